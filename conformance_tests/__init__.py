@@ -1,0 +1,1 @@
+"""The images-conformance pytest suite: point it at any POST /images/generations target."""

@@ -1,0 +1,50 @@
+"""Validate requests to, and answers from, ``POST /images/generations``.
+
+The public API::
+
+    validate_request(body, *, profile=None) -> list[Violation]
+    validate_response(request, response, *, profile=None) -> list[Violation]
+    validate_stream(request, events, *, profile=None, content_type=None) -> list[Violation]
+    validate_error(status, body, *, request=None, profile=None) -> list[Violation]
+    parse_sse(text) -> list[dict]
+    check_request(body, *, profile=None)  # raises RequestInvalid
+    resolve_model(body, *, profile=None) -> ResolvedModel
+
+An empty list means no rule is broken. Every rule is in ``RULES`` (see docs/rules.md).
+"""
+
+from ._models import FAMILIES, Family, ResolvedModel
+from ._profile import DEFAULT_PROFILE, FEATURES, Profile, ProfileError
+from ._rules import RULES, Rule
+from ._sse import parse_sse
+from ._validate import (
+    check_request,
+    resolve_model,
+    validate_error,
+    validate_request,
+    validate_response,
+    validate_stream,
+)
+from ._violation import Level, RequestInvalid, Violation
+
+__all__ = [
+    "DEFAULT_PROFILE",
+    "FAMILIES",
+    "FEATURES",
+    "RULES",
+    "Family",
+    "Level",
+    "Profile",
+    "ProfileError",
+    "RequestInvalid",
+    "ResolvedModel",
+    "Rule",
+    "Violation",
+    "check_request",
+    "parse_sse",
+    "resolve_model",
+    "validate_error",
+    "validate_request",
+    "validate_response",
+    "validate_stream",
+]

@@ -1,0 +1,148 @@
+"""Profiles: what a target serves and offers, loadable from TOML."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ._models import DEFAULT_MODEL, DOCUMENT_MODELS, FAMILIES, Family
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+FEATURES: dict[str, str] = {
+    "streaming": "stream: true answered as text/event-stream (GPT image models)",
+    "url_responses": "response_format url answered with fetchable image URLs (dall-e models)",
+    "b64_json_responses": "base64 images in the JSON body",
+    "transparency": "background: transparent gives images with transparent pixels",
+    "output_formats": "output_format jpeg and webp, and output_compression",
+    "dall-e-2": "the dall-e-2 model family",
+    "dall-e-3": "the dall-e-3 model family",
+    "gpt-image": "the GPT image model family",
+}
+"""Optional features a target may declare. The default profile declares all of them."""
+
+UNCONSTRAINED = "unconstrained"
+
+
+class ProfileError(ValueError):
+    """A profile file that cannot be used, with the reason."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What a target serves: model names and their families, features, and gating policy."""
+
+    name: str = "openai"
+    models: Mapping[str, Family | None] = field(default_factory=lambda: dict(DOCUMENT_MODELS))
+    """Model name -> family it behaves like (None: served, but no per-model rules apply)."""
+    default_model: str = DEFAULT_MODEL
+    """The model used when a request names none and no GPT-image-only parameter is given."""
+    features: frozenset[str] = frozenset(FEATURES)
+    strict: bool = False
+    """When true, SHOULD rules gate like MUST rules."""
+    auth: bool | None = None
+    """Whether the target checks API keys; None means "when an API key is given"."""
+    known_failures: Mapping[str, str] = field(default_factory=dict)
+    """Rule id -> reason, for rules the target is known to fail."""
+    _memo: dict[Any, Any] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
+    """The validator's memo of pure rule answers under this profile (see Rule.pure)."""
+
+    def family_of(self, model: str) -> tuple[bool, Family | None]:
+        """Return (known, family) for a model name."""
+        if model in self.models:
+            return True, self.models[model]
+        return False, None
+
+    def models_of(self, family: Family) -> list[str]:
+        """The model names this profile serves for ``family``, in declaration order."""
+        return [name for name, fam in self.models.items() if fam == family]
+
+    def offers(self, feature: str) -> bool:
+        return feature in self.features
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], *, source: str = "<mapping>") -> Profile:
+        """Build a profile from parsed TOML (see docs/profiles.md for the format)."""
+        allowed = {
+            "name",
+            "models",
+            "include_document_models",
+            "default_model",
+            "features",
+            "strict",
+            "auth",
+            "known_failures",
+        }
+        unknown = sorted(set(data) - allowed)
+        if unknown:
+            raise ProfileError(f"{source}: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
+        models: dict[str, Family | None] = {}
+        if data.get("include_document_models", True):
+            models.update(DOCUMENT_MODELS)
+        raw_models = data.get("models", {})
+        if not isinstance(raw_models, Mapping):
+            raise ProfileError(f"{source}: [models] must be a table of model name = family")
+        for name, fam in raw_models.items():
+            if fam == UNCONSTRAINED:
+                models[str(name)] = None
+            elif fam in FAMILIES:
+                models[str(name)] = fam
+            else:
+                raise ProfileError(
+                    f"{source}: model {name!r} has family {fam!r}; "
+                    f"expected one of {[*FAMILIES, UNCONSTRAINED]}"
+                )
+        features = data.get("features", sorted(FEATURES))
+        if not isinstance(features, list) or not all(isinstance(f, str) for f in features):
+            raise ProfileError(f"{source}: features must be a list of strings")
+        bad = sorted(set(features) - set(FEATURES))
+        if bad:
+            raise ProfileError(f"{source}: unknown feature(s) {bad}; known: {sorted(FEATURES)}")
+        known_failures = data.get("known_failures", {})
+        if not isinstance(known_failures, Mapping) or not all(
+            isinstance(v, str) for v in known_failures.values()
+        ):
+            raise ProfileError(f"{source}: [known_failures] must map rule ids to reason strings")
+        default_model = data.get("default_model", DEFAULT_MODEL)
+        if not isinstance(default_model, str):
+            raise ProfileError(f"{source}: default_model must be a string")
+        for key in ("strict",):
+            if not isinstance(data.get(key, False), bool):
+                raise ProfileError(f"{source}: {key} must be true or false")
+        auth = data.get("auth")
+        if auth is not None and not isinstance(auth, bool):
+            raise ProfileError(f"{source}: auth must be true or false")
+        name = data.get("name", Path(source).stem if source != "<mapping>" else "custom")
+        return cls(
+            name=str(name),
+            models=models,
+            default_model=default_model,
+            features=frozenset(features),
+            strict=bool(data.get("strict", False)),
+            auth=auth,
+            known_failures=dict(known_failures),
+        )
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> Profile:
+        """Load a profile from a TOML file; raises ProfileError with the reason."""
+        p = Path(path)
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ProfileError(f"cannot read profile {p}: {exc.strerror or exc}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ProfileError(f"profile {p} is not valid TOML: {exc}") from None
+        return cls.from_mapping(data, source=str(p))
+
+
+DEFAULT_PROFILE = Profile()
+"""OpenAI's own behaviour, as the document describes it."""

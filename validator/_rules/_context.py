@@ -1,0 +1,76 @@
+"""What a check function is given: the document under check plus what it depends on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._models import ResolvedModel
+from .._profile import Profile
+
+
+def is_int(value: Any) -> bool:
+    """A JSON integer: an int that is not a bool, or a float with no fractional part."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return True
+    return isinstance(value, float) and value.is_integer()
+
+
+@dataclass
+class RequestContext:
+    """A request body (a dict: non-objects are answered before rules run)."""
+
+    body: dict[str, Any]
+    profile: Profile
+    model: ResolvedModel
+
+
+@dataclass
+class ResponseContext:
+    """A parsed non-streaming response, judged against the request that produced it."""
+
+    request: dict[str, Any]
+    response: Any
+    profile: Profile
+    model: ResolvedModel
+    images: list[Any] = field(default_factory=list)
+    """Decoded image facts, one per data item (filled by the image inspection)."""
+
+
+@dataclass
+class StreamContext:
+    """A list of parsed server-sent events, judged against the request."""
+
+    request: dict[str, Any]
+    events: list[Any]
+    profile: Profile
+    model: ResolvedModel
+    content_type: str | None = None
+
+
+@dataclass
+class ImageContext:
+    """One image payload (base64 text) and what the request asks of it."""
+
+    b64: Any
+    path: str
+    expected_format: str | None
+    expected_size: str | None
+    """``WxH`` or None when any size is acceptable."""
+    allowed_sizes: tuple[str, ...] | None
+    transparent: bool
+    opaque: bool
+    info: Any = None
+    """The inspection result, filled once by the image rules (see _images.py)."""
+
+
+@dataclass
+class ErrorContext:
+    """An error answer: status code, parsed body, and optionally the request it answers."""
+
+    status: int
+    body: Any
+    request: Any = None
+    request_violations: list[Any] | None = None

@@ -1,0 +1,56 @@
+"""What a request leads one to expect of its answer: counts, fields, formats, sizes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._models import ENUMS, RESOLVED_SIZES, ResolvedModel
+from ._context import is_int
+
+
+def expected_n(request: dict[str, Any]) -> int | None:
+    """The number of images asked for (1 by default); None when n itself is invalid."""
+    n = request.get("n")
+    if n is None:
+        return 1
+    if is_int(n) and 1 <= n <= 10:
+        return int(n)
+    return None
+
+
+def expected_image_field(request: dict[str, Any], model: ResolvedModel) -> str | None:
+    """b64_json or url; None when either is acceptable (an unconstrained model)."""
+    fmt = request.get("response_format")
+    if model.family == "gpt-image":
+        return "b64_json"
+    if fmt in ("url", "b64_json"):
+        return fmt
+    if model.family in ("dall-e-2", "dall-e-3"):
+        return "url"
+    return None
+
+
+def expected_format(request: dict[str, Any], model: ResolvedModel) -> str | None:
+    """The image format asked for: output_format or png for the GPT image models."""
+    fmt = request.get("output_format")
+    if fmt in ENUMS["output_format"]:
+        return fmt
+    if model.family == "gpt-image":
+        return "png"
+    return None
+
+
+def expected_size(
+    request: dict[str, Any], model: ResolvedModel, echoed: Any = None
+) -> tuple[str | None, tuple[str, ...] | None]:
+    """(exact size, or None) and (the sizes allowed when no exact one is known)."""
+    size = request.get("size")
+    if isinstance(size, str) and size in ENUMS["size"] and size != "auto":
+        return size, None
+    if model.family in ("dall-e-2", "dall-e-3"):
+        return "1024x1024", None
+    if isinstance(echoed, str) and echoed in RESOLVED_SIZES:
+        return echoed, None
+    if model.family == "gpt-image":
+        return None, RESOLVED_SIZES
+    return None, None

@@ -1,0 +1,140 @@
+"""The rule table: every constraint of the document, written once.
+
+A rule is a small generator function that yields :class:`Finding` objects (or plain
+message strings) for one concern, registered with its id, level, parameters and the
+sentence of the document it comes from. The validator, the suite's negative cases,
+the conformance report and ``docs/rules.md`` are all driven by this table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from .._violation import Level, Violation
+
+Kind = Literal["request", "response", "stream", "image", "error", "http"]
+
+SOURCES = {
+    "document": "the endpoint document (spec/create-image.md)",
+    "openapi": "the official OpenAPI description (reference/openapi-images-excerpt.yaml)",
+    "field-notes": "the field notes on the live API (reference/field-notes.md)",
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What a check function yields: one deviation, before it becomes a Violation."""
+
+    message: str
+    path: str | None = None
+    """JSON pointer; defaults to the rule's first parameter (``/n``) or ''."""
+    param: str | None = ""
+    """The request parameter at fault; '' means the rule's first parameter."""
+
+
+Check = Callable[[Any], Iterable["Finding | str"]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One named constraint of the document."""
+
+    id: str
+    level: Level
+    params: tuple[str, ...]
+    quote: str
+    """The sentence of the document the rule comes from, verbatim."""
+    check: Check = field(repr=False)
+    source: str = "document"
+    """Where the quote is from: a key of SOURCES."""
+    schema: bool = False
+    """True when the request JSON Schema says the same thing (used by the differential test)."""
+    feature: str | None = None
+    """The optional feature (a Profile feature name) a target must offer for the rule to apply."""
+    when: tuple[str, ...] | None = None
+    """Request rules only: run only when one of these parameters is present (None: always)."""
+    pure: bool = False
+    """Request rules only: the check depends on nothing but the value of its one ``when``
+    parameter and the resolved model, so its answer may be memoized on those."""
+
+    @property
+    def kind(self) -> Kind:
+        return self.id.split(".", 1)[0]  # type: ignore[return-value]
+
+    @property
+    def summary(self) -> str:
+        """The first line of the check function's docstring."""
+        doc = (self.check.__doc__ or "").strip()
+        return doc.splitlines()[0] if doc else ""
+
+    def run(self, ctx: Any) -> list[Violation]:
+        """Run the check on ``ctx`` and turn its findings into violations."""
+        out: list[Violation] = []
+        for found in self.check(ctx):
+            out.append(self.violation(found))
+        return out
+
+    def violation(self, found: Finding | str) -> Violation:
+        """The Violation for one finding of this rule."""
+        if isinstance(found, str):
+            found = Finding(found)
+        param = (self.params[0] if self.params else None) if found.param == "" else found.param
+        path = found.path
+        if path is None:
+            path = f"/{param}" if (self.kind == "request" and param) else ""
+        return Violation(
+            rule=self.id,
+            level=self.level,
+            message=f'{found.message}. The document: "{self.quote}"',
+            param=param,
+            path=path,
+        )
+
+
+RULES: dict[str, Rule] = {}
+"""Every rule, by id, in registration order."""
+
+
+def rule(
+    id: str,
+    level: Level | str,
+    *,
+    params: Iterable[str] = (),
+    quote: str,
+    source: str = "document",
+    schema: bool = False,
+    feature: str | None = None,
+    when: Iterable[str] | None = None,
+    pure: bool = False,
+) -> Callable[[Check], Check]:
+    """Register the decorated check function as the rule ``id``."""
+    if source not in SOURCES:
+        raise ValueError(f"unknown source {source!r} for rule {id}")
+
+    def register(fn: Check) -> Check:
+        if id in RULES:
+            raise ValueError(f"rule {id} is registered twice")
+        RULES[id] = Rule(
+            id=id,
+            level=Level(level),
+            params=tuple(params),
+            quote=" ".join(quote.split()),
+            check=fn,
+            source=source,
+            schema=schema,
+            feature=feature,
+            when=tuple(when) if when is not None else None,
+            pure=pure,
+        )
+        if pure and (RULES[id].when is None or len(RULES[id].when or ()) != 1):
+            raise ValueError(f"rule {id}: a pure rule depends on exactly one parameter")
+        return fn
+
+    return register
+
+
+def rules_of(kind: Kind) -> list[Rule]:
+    """The rules of one kind, in registration order."""
+    return [r for r in RULES.values() if r.kind == kind]

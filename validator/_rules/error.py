@@ -1,0 +1,87 @@
+"""Error rules: how a target answers a request it refuses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ._context import ErrorContext
+from ._table import Finding, rule
+
+MUST, SHOULD = "MUST", "SHOULD"
+
+
+@rule(
+    "error.status",
+    MUST,
+    quote='Errors: {"error": {"message", "type", "param", "code"}}',
+    source="field-notes",
+)
+def status(ctx: ErrorContext) -> Iterator[Finding]:
+    """An error answer has a 4xx or 5xx status."""
+    if not (isinstance(ctx.status, int) and 400 <= ctx.status <= 599):
+        yield Finding(f"an error must have a 4xx or 5xx status; got {ctx.status!r}")
+
+
+@rule(
+    "error.invalid_request_400",
+    MUST,
+    quote="The live API answers a GPT image request that carries response_format with 400, "
+    '"param": "response_format", "code": "unknown_parameter".',
+    source="field-notes",
+)
+def invalid_400(ctx: ErrorContext) -> Iterator[Finding]:
+    """A request with invalid parameters is answered with 400."""
+    if ctx.request_violations and ctx.status != 400:
+        yield Finding(f"an invalid request must be answered with 400; got {ctx.status!r}")
+
+
+@rule(
+    "error.envelope",
+    MUST,
+    quote='Errors: {"error": {"message", "type", "param", "code"}}, all four keys '
+    "present, param and code may be null.",
+    source="field-notes",
+)
+def envelope(ctx: ErrorContext) -> Iterator[Finding]:
+    """The body is {"error": {"message", "type", "param", "code"}} with all four keys."""
+    body = ctx.body
+    if not isinstance(body, dict) or not isinstance(body.get("error"), dict):
+        shown = type(body).__name__ if not isinstance(body, dict) else f"keys {sorted(body)[:5]}"
+        yield Finding(f'the body must be {{"error": {{...}}}}; got {shown}', path="")
+        return
+    err = body["error"]
+    for key, types, label in (
+        ("message", (str,), "a string"),
+        ("type", (str,), "a string"),
+        ("param", (str, type(None)), "a string or null"),
+        ("code", (str, type(None)), "a string or null"),
+    ):
+        if key not in err:
+            yield Finding(f"error.{key} is missing", path="/error")
+        elif not isinstance(err[key], types):
+            yield Finding(
+                f"error.{key} must be {label}; got {err[key]!r:.40}", path=f"/error/{key}"
+            )
+
+
+@rule(
+    "error.param_names_fault",
+    MUST,
+    quote="The live API answers a GPT image request that carries response_format with 400, "
+    '"param": "response_format", "code": "unknown_parameter".',
+    source="field-notes",
+)
+def param_names_fault(ctx: ErrorContext) -> Iterator[Finding]:
+    """error.param names a parameter the request got wrong."""
+    faults = ctx.request_violations or []
+    params = {v.param for v in faults}
+    if not faults or None in params:
+        return
+    err = ctx.body.get("error") if isinstance(ctx.body, dict) else None
+    if not isinstance(err, dict):
+        return
+    if err.get("param") not in params:
+        yield Finding(
+            f"error.param is {err.get('param')!r:.60}; expected one of {sorted(params)}",
+            path="/error/param",
+        )

@@ -1,0 +1,239 @@
+"""The public checks: run the rule table over a request, response, stream or error."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ._models import GPT_IMAGE_ONLY_PARAMS, IMPLIED_GPT_IMAGE_MODEL, ResolvedModel
+from ._profile import DEFAULT_PROFILE, Profile
+from ._rules import RULES, Rule, rules_of
+from ._rules._context import (
+    ErrorContext,
+    ImageContext,
+    RequestContext,
+    ResponseContext,
+    StreamContext,
+)
+from ._rules._expect import expected_format, expected_size
+from ._rules.stream import COMPLETED, PARTIAL
+from ._violation import Level, RequestInvalid, Violation
+
+_BODY_RULE = RULES["request.body.object"]
+_REQUEST_ALWAYS = [r for r in rules_of("request") if r.when is None]
+_PURE_BY_PARAM: dict[str, list[Rule]] = {}
+_OTHER_BY_PARAM: dict[str, list[Rule]] = {}
+for _r in rules_of("request"):
+    for _p in _r.when or ():
+        (_PURE_BY_PARAM if _r.pure else _OTHER_BY_PARAM).setdefault(_p, []).append(_r)
+_RESPONSE_RULES = rules_of("response")
+_STREAM_RULES = rules_of("stream")
+_IMAGE_RULES = rules_of("image")
+_ERROR_RULES = rules_of("error")
+
+_MEMO_LIMIT = 8192
+_MEMO_TYPES = (str, int, float, bool, type(None))
+
+
+def resolve_model(body: Any, *, profile: Profile | None = None) -> ResolvedModel:
+    """Which model a request body selects: the explicit model, else a GPT image model when a
+    parameter specific to the GPT image models is given, else the default (dall-e-2)."""
+    profile = profile or DEFAULT_PROFILE
+    model: Any = None
+    implied_by: str | None = None
+    if isinstance(body, Mapping):
+        model = body.get("model")
+        if model is None:
+            for param in GPT_IMAGE_ONLY_PARAMS:
+                if body.get(param) is not None:
+                    implied_by = param
+                    break
+    if model is not None and type(model) is not str:
+        return ResolvedModel(name=None, family=None, source="explicit", known=False)
+    memo = profile._memo
+    key = ("model", model, implied_by)
+    found = memo.get(key)
+    if found is None:
+        found = _resolve(model, implied_by, profile)
+        memo[key] = found
+    return found
+
+
+def _resolve(model: str | None, implied_by: str | None, profile: Profile) -> ResolvedModel:
+    if model is not None:
+        known, family = profile.family_of(model)
+        return ResolvedModel(name=model, family=family, source="explicit", known=known)
+    if implied_by is not None:
+        served = profile.models_of("gpt-image")
+        name = IMPLIED_GPT_IMAGE_MODEL if IMPLIED_GPT_IMAGE_MODEL in served else None
+        name = name or (served[0] if served else IMPLIED_GPT_IMAGE_MODEL)
+        return ResolvedModel(name=name, family="gpt-image", source="implied", implied_by=implied_by)
+    known, family = profile.family_of(profile.default_model)
+    return ResolvedModel(name=profile.default_model, family=family, source="default", known=known)
+
+
+def validate_request(body: Any, *, profile: Profile | None = None) -> list[Violation]:
+    """Every rule the request body breaks; ``[]`` means valid. Never raises for a JSON value."""
+    profile = profile or DEFAULT_PROFILE
+    if not isinstance(body, dict):
+        return list(_BODY_RULE.run(body))
+    model = resolve_model(body, profile=profile)
+    ctx = RequestContext(body, profile, model)
+    memo = profile._memo
+    out: list[Violation] = []
+    others: list[Rule] = list(_REQUEST_ALWAYS)
+    for key, value in body.items():
+        pure = _PURE_BY_PARAM.get(key)
+        if pure:
+            if type(value) in _MEMO_TYPES and (type(value) is not str or len(value) <= 128):
+                mkey = (key, type(value), value, model.name, model.source, model.known)
+                found = memo.get(mkey)
+                if found is None:
+                    found = tuple(v for r in pure for v in r.run(ctx))
+                    if len(memo) >= _MEMO_LIMIT:
+                        memo.clear()
+                    memo[mkey] = found
+                out.extend(found)
+            else:
+                for r in pure:
+                    out.extend(r.run(ctx))
+        other = _OTHER_BY_PARAM.get(key)
+        if other:
+            others.extend(other)
+    seen: set[str] = set()
+    for r in others:
+        if r.id not in seen:
+            seen.add(r.id)
+            out.extend(r.run(ctx))
+    return out
+
+
+def check_request(body: Any, *, profile: Profile | None = None, strict: bool = True) -> None:
+    """Raise RequestInvalid when the body breaks a rule (with ``strict=False``, a MUST rule)."""
+    violations = validate_request(body, profile=profile)
+    if not strict:
+        violations = [v for v in violations if v.level is Level.MUST]
+    if violations:
+        raise RequestInvalid(violations)
+
+
+def _request_dict(request: Any) -> dict[str, Any]:
+    return request if isinstance(request, dict) else {}
+
+
+def _image_context(
+    payload: Any, path: str, request: dict[str, Any], model: ResolvedModel, echoed_size: Any
+) -> ImageContext:
+    size, allowed = expected_size(request, model, echoed_size)
+    background = request.get("background") if model.family != "dall-e-2" else None
+    return ImageContext(
+        b64=payload,
+        path=path,
+        expected_format=expected_format(request, model),
+        expected_size=size,
+        allowed_sizes=allowed,
+        transparent=background == "transparent",
+        opaque=background == "opaque",
+    )
+
+
+def _run_image_rules(ctx: ImageContext, skip_base64: bool = False) -> list[Violation]:
+    out: list[Violation] = []
+    for r in _IMAGE_RULES:
+        if skip_base64 and r.id == "image.base64":
+            continue
+        for v in r.run(ctx):
+            out.append(_with_path(v, ctx.path))
+    return out
+
+
+def _with_path(v: Violation, base: str) -> Violation:
+    return Violation(v.rule, v.level, v.message, v.param, base + (v.path or ""))
+
+
+def validate_response(
+    request: Any, response: Any, *, profile: Profile | None = None, check_images: bool = True
+) -> list[Violation]:
+    """Every rule a parsed non-streaming response breaks, given the request that produced it.
+
+    Images carried as ``b64_json`` are decoded and checked (format, pixel size,
+    transparency) unless ``check_images`` is false. Never raises for JSON values.
+    """
+    profile = profile or DEFAULT_PROFILE
+    req = _request_dict(request)
+    model = resolve_model(req, profile=profile)
+    ctx = ResponseContext(req, response, profile, model)
+    out = list(RULES["response.body.object"].run(ctx))
+    if out:
+        return out
+    for r in _RESPONSE_RULES[1:]:
+        out.extend(r.run(ctx))
+    if check_images and isinstance(response.get("data"), list):
+        for i, item in enumerate(response["data"]):
+            if isinstance(item, dict) and item.get("b64_json") is not None:
+                ictx = _image_context(
+                    item["b64_json"], f"/data/{i}/b64_json", req, model, response.get("size")
+                )
+                out.extend(_run_image_rules(ictx))
+    return out
+
+
+def validate_image_bytes(
+    request: Any, data: bytes, *, profile: Profile | None = None, echoed_size: Any = None
+) -> list[Violation]:
+    """The image rules for raw image bytes (for instance, an image fetched from a returned url)."""
+    req = _request_dict(request)
+    model = resolve_model(req, profile=profile)
+    return _run_image_rules(_image_context(data, "", req, model, echoed_size), skip_base64=True)
+
+
+def validate_stream(
+    request: Any,
+    events: Any,
+    *,
+    profile: Profile | None = None,
+    content_type: str | None = None,
+    check_images: bool = True,
+) -> list[Violation]:
+    """Every rule a streamed answer breaks, given the request.
+
+    ``events`` is a list of ``{"event": name or None, "data": parsed JSON}`` in arrival
+    order, as ``parse_sse`` returns. ``content_type``, when given, is checked too.
+    """
+    profile = profile or DEFAULT_PROFILE
+    req = _request_dict(request)
+    if not isinstance(events, list):
+        events = []
+    model = resolve_model(req, profile=profile)
+    ctx = StreamContext(req, events, profile, model, content_type)
+    out: list[Violation] = []
+    for r in _STREAM_RULES:
+        out.extend(r.run(ctx))
+    if check_images:
+        for i, entry in enumerate(events):
+            data = entry.get("data") if isinstance(entry, dict) else None
+            if (
+                isinstance(data, dict)
+                and data.get("type") in (PARTIAL, COMPLETED)
+                and "b64_json" in data
+            ):
+                ictx = _image_context(
+                    data["b64_json"], f"/{i}/data/b64_json", req, model, data.get("size")
+                )
+                if data["type"] == PARTIAL:
+                    ictx.transparent = False
+                out.extend(_run_image_rules(ictx))
+    return out
+
+
+def validate_error(
+    status: Any, body: Any, *, request: Any = None, profile: Profile | None = None
+) -> list[Violation]:
+    """Every rule an error answer breaks. With ``request``, also that an invalid request
+    got 400 and that ``error.param`` names one of its faults."""
+    faults = validate_request(request, profile=profile) if request is not None else None
+    ctx = ErrorContext(status=status, body=body, request=request, request_violations=faults)
+    out: list[Violation] = []
+    for r in _ERROR_RULES:
+        out.extend(r.run(ctx))
+    return out
