@@ -593,7 +593,12 @@ def partial_images_gpt_only(ctx: RequestContext) -> Iterator[str]:
     when=["partial_images"],
 )
 def partial_images_needs_stream(ctx: RequestContext) -> Iterator[str]:
-    """partial_images is sent only with stream: true (the document implies it)."""
+    """partial_images is sent only with stream: true (the document implies it).
+
+    Not judged for the dall-e models: request.partial_images.gpt_image_only covers them.
+    """
+    if ctx.model.family in ("dall-e-2", "dall-e-3"):
+        return
     if ctx.body["partial_images"] is not None and ctx.body.get("stream") is not True:
         yield "partial_images is given but stream is not true"
 
