@@ -18,6 +18,19 @@ def is_int(value: Any) -> bool:
     return isinstance(value, float) and value.is_integer()
 
 
+def show(value: Any, limit: int = 60) -> str:
+    """A short rendering of any JSON value that never raises (no deep or huge repr)."""
+    if isinstance(value, (list, dict)):
+        return f"{'an array' if isinstance(value, list) else 'an object'} ({len(value)} items)"
+    if isinstance(value, str):
+        text = repr(value[:limit])
+    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**limit:
+        return "(a very large integer)"
+    else:
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 @dataclass
 class RequestContext:
     """A request body (a dict: non-objects are answered before rules run)."""

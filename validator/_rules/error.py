@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ._context import ErrorContext
+from ._context import ErrorContext, show
 from ._table import Finding, rule
 
 MUST, SHOULD = "MUST", "SHOULD"
@@ -19,7 +19,7 @@ MUST, SHOULD = "MUST", "SHOULD"
 def status(ctx: ErrorContext) -> Iterator[Finding]:
     """An error answer has a 4xx or 5xx status."""
     if not (isinstance(ctx.status, int) and 400 <= ctx.status <= 599):
-        yield Finding(f"an error must have a 4xx or 5xx status; got {ctx.status!r}")
+        yield Finding(f"an error must have a 4xx or 5xx status; got {show(ctx.status)}")
 
 
 @rule(
@@ -32,7 +32,7 @@ def status(ctx: ErrorContext) -> Iterator[Finding]:
 def invalid_400(ctx: ErrorContext) -> Iterator[Finding]:
     """A request with invalid parameters is answered with 400."""
     if ctx.request_violations and ctx.status != 400:
-        yield Finding(f"an invalid request must be answered with 400; got {ctx.status!r}")
+        yield Finding(f"an invalid request must be answered with 400; got {show(ctx.status)}")
 
 
 @rule(
@@ -60,7 +60,7 @@ def envelope(ctx: ErrorContext) -> Iterator[Finding]:
             yield Finding(f"error.{key} is missing", path="/error")
         elif not isinstance(err[key], types):
             yield Finding(
-                f"error.{key} must be {label}; got {err[key]!r:.40}", path=f"/error/{key}"
+                f"error.{key} must be {label}; got {show(err[key])}", path=f"/error/{key}"
             )
 
 
@@ -82,6 +82,6 @@ def param_names_fault(ctx: ErrorContext) -> Iterator[Finding]:
         return
     if err.get("param") not in params:
         yield Finding(
-            f"error.param is {err.get('param')!r:.60}; expected one of {sorted(params)}",
+            f"error.param is {show(err.get('param'))}; expected one of {sorted(params)}",
             path="/error/param",
         )

@@ -15,7 +15,7 @@ from .._models import (
     REQUEST_PARAMS,
     SIZES,
 )
-from ._context import RequestContext, is_int
+from ._context import RequestContext, is_int, show
 from ._table import Finding, rule
 
 MUST, SHOULD = "MUST", "SHOULD"
@@ -25,7 +25,7 @@ _KNOWN = frozenset(REQUEST_PARAMS)
 def _enum_check(ctx: RequestContext, param: str) -> Iterator[str]:
     value = ctx.body.get(param)
     if value is not None and value not in ENUMS[param]:
-        yield f"{param} must be one of {list(ENUMS[param])} or null; got {value!r}"
+        yield f"{param} must be one of {list(ENUMS[param])} or null; got {show(value)}"
 
 
 def _only_for(
@@ -33,7 +33,7 @@ def _only_for(
 ) -> Iterator[str]:
     fam = ctx.model.family
     if ctx.body.get(param) is not None and fam is not None and fam not in families:
-        yield f"{param} is only supported for {who}; the model is {ctx.model.name!r}"
+        yield f"{param} is only supported for {who}; the model is {show(ctx.model.name)}"
 
 
 # --- the body and prompt ---------------------------------------------------------------
@@ -82,7 +82,7 @@ def prompt_type(ctx: RequestContext) -> Iterator[str]:
     """prompt is a string (null is not allowed)."""
     value = ctx.body["prompt"]
     if not isinstance(value, str):
-        yield f"prompt must be a string; got {type(value).__name__} {_short(value)}"
+        yield f"prompt must be a string; got {type(value).__name__} {show(value)}"
 
 
 @rule(
@@ -134,7 +134,7 @@ def model_type(ctx: RequestContext) -> Iterator[str]:
     """model is a string or null."""
     value = ctx.body["model"]
     if value is not None and not isinstance(value, str):
-        yield f"model must be a string or null; got {type(value).__name__} {_short(value)}"
+        yield f"model must be a string or null; got {type(value).__name__} {show(value)}"
 
 
 @rule(
@@ -150,7 +150,7 @@ def model_known(ctx: RequestContext) -> Iterator[str]:
     """model names a model of the document (or of the profile)."""
     if isinstance(ctx.body["model"], str) and not ctx.model.known:
         served = ", ".join(ctx.profile.models)
-        yield f"model {ctx.body['model']!r} is not a known model; known: {served}"
+        yield f"model {show(ctx.body['model'])} is not a known model; known: {served}"
 
 
 @rule(
@@ -198,7 +198,7 @@ def n_type(ctx: RequestContext) -> Iterator[str]:
     """n is an integer or null (booleans are not integers)."""
     value = ctx.body["n"]
     if value is not None and not is_int(value):
-        yield f"n must be an integer or null; got {type(value).__name__} {_short(value)}"
+        yield f"n must be an integer or null; got {type(value).__name__} {show(value)}"
 
 
 @rule(
@@ -214,7 +214,7 @@ def n_range(ctx: RequestContext) -> Iterator[str]:
     """n is between 1 and 10."""
     value = ctx.body["n"]
     if is_int(value) and not 1 <= value <= 10:
-        yield f"n must be between 1 and 10; got {value}"
+        yield f"n must be between 1 and 10; got {show(value)}"
 
 
 @rule(
@@ -370,7 +370,7 @@ def output_compression_type(ctx: RequestContext) -> Iterator[str]:
     if value is not None and not is_int(value):
         yield (
             "output_compression must be an integer or null; got "
-            f"{type(value).__name__} {_short(value)}"
+            f"{type(value).__name__} {show(value)}"
         )
 
 
@@ -387,7 +387,7 @@ def output_compression_range(ctx: RequestContext) -> Iterator[str]:
     """output_compression is between 0 and 100."""
     value = ctx.body["output_compression"]
     if is_int(value) and not 0 <= value <= 100:
-        yield f"output_compression must be between 0 and 100; got {value}"
+        yield f"output_compression must be between 0 and 100; got {show(value)}"
 
 
 @rule(
@@ -502,7 +502,7 @@ def stream_type(ctx: RequestContext) -> Iterator[str]:
     """stream is true, false or null."""
     value = ctx.body["stream"]
     if value is not None and not isinstance(value, bool):
-        yield f"stream must be a boolean or null; got {type(value).__name__} {_short(value)}"
+        yield f"stream must be a boolean or null; got {type(value).__name__} {show(value)}"
 
 
 @rule(
@@ -552,7 +552,7 @@ def partial_images_type(ctx: RequestContext) -> Iterator[str]:
     value = ctx.body["partial_images"]
     if value is not None and not is_int(value):
         yield (
-            f"partial_images must be an integer or null; got {type(value).__name__} {_short(value)}"
+            f"partial_images must be an integer or null; got {type(value).__name__} {show(value)}"
         )
 
 
@@ -569,7 +569,7 @@ def partial_images_range(ctx: RequestContext) -> Iterator[str]:
     """partial_images is between 0 and 3."""
     value = ctx.body["partial_images"]
     if is_int(value) and not 0 <= value <= 3:
-        yield f"partial_images must be between 0 and 3; got {value}"
+        yield f"partial_images must be between 0 and 3; got {show(value)}"
 
 
 @rule(
@@ -673,7 +673,7 @@ def user_type(ctx: RequestContext) -> Iterator[str]:
     """user is a string (null is not allowed)."""
     value = ctx.body["user"]
     if not isinstance(value, str):
-        yield f"user must be a string; got {type(value).__name__} {_short(value)}"
+        yield f"user must be a string; got {type(value).__name__} {show(value)}"
 
 
 @rule(
@@ -693,21 +693,8 @@ def unknown_parameter(ctx: RequestContext) -> Iterator[Finding]:
         for key in ctx.body:
             if key not in _KNOWN:
                 yield Finding(
-                    f"unknown parameter {_short(key)}", param=str(key)[:100], path=_pointer(key)
+                    f"unknown parameter {show(key)}", param=str(key)[:100], path=_pointer(key)
                 )
-
-
-def _short(value: object, limit: int = 60) -> str:
-    """A short, always-safe rendering of any JSON value (no deep or huge repr)."""
-    if isinstance(value, (list, dict)):
-        return f"({len(value)} items)"
-    if isinstance(value, str):
-        text = repr(value[:limit])
-    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**limit:
-        return "(a very large integer)"
-    else:
-        text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _pointer(key: object) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .._models import ENUMS, RESOLVED_BACKGROUNDS, RESOLVED_QUALITIES, RESOLVED_SIZES
-from ._context import ResponseContext, is_int
+from ._context import ResponseContext, is_int, show
 from ._expect import expected_format, expected_image_field, expected_n
 from ._table import Finding, rule
 
@@ -52,10 +52,10 @@ def created_seconds(ctx: ResponseContext) -> Iterator[Finding]:
         return
     value = ctx.response["created"]
     if not is_int(value):
-        yield Finding(f"created must be an integer; got {value!r:.60}", path="/created")
+        yield Finding(f"created must be an integer; got {show(value)}", path="/created")
     elif not 0 <= value < 10**11:
         yield Finding(
-            f"created {int(value)} is not a Unix time in seconds (milliseconds?)", path="/created"
+            f"created {show(value)} is not a Unix time in seconds (milliseconds?)", path="/created"
         )
 
 
@@ -236,7 +236,7 @@ def usage_shape_findings(usage: Any, path: str) -> Iterator[Finding]:
             yield Finding(f"usage.{key} is missing", path=path)
         elif not is_int(usage[key]) or usage[key] < 0:
             yield Finding(
-                f"usage.{key} must be a non-negative integer; got {usage[key]!r:.40}",
+                f"usage.{key} must be a non-negative integer; got {show(usage[key])}",
                 path=f"{path}/{key}",
             )
     for key, required in (("input_tokens_details", True), ("output_tokens_details", False)):
@@ -253,7 +253,7 @@ def usage_shape_findings(usage: Any, path: str) -> Iterator[Finding]:
                 yield Finding(f"usage.{key}.{sub} is missing", path=f"{path}/{key}")
             elif not is_int(details[sub]) or details[sub] < 0:
                 yield Finding(
-                    f"usage.{key}.{sub} must be a non-negative integer; got {details[sub]!r:.40}",
+                    f"usage.{key}.{sub} must be a non-negative integer; got {show(details[sub])}",
                     path=f"{path}/{key}/{sub}",
                 )
 
@@ -270,7 +270,7 @@ def usage_sum_findings(usage: Any, path: str) -> Iterator[Finding]:
     inp, out, total = (num(usage, k) for k in ("input_tokens", "output_tokens", "total_tokens"))
     if None not in (inp, out, total) and inp + out != total:  # type: ignore[operator]
         yield Finding(
-            f"usage.total_tokens is {total}, but input_tokens + output_tokens is {inp + out}",  # type: ignore[operator]
+            f"usage.total_tokens is {show(total)}, but input_tokens + output_tokens is {show(inp + out)}",  # type: ignore[operator]
             path=f"{path}/total_tokens",
         )
     for key, whole in (("input_tokens_details", inp), ("output_tokens_details", out)):
@@ -279,7 +279,7 @@ def usage_sum_findings(usage: Any, path: str) -> Iterator[Finding]:
         if None not in (whole, img, txt) and img + txt != whole:  # type: ignore[operator]
             name = key.replace("_details", "")
             yield Finding(
-                f"usage.{name} is {whole}, but its image_tokens + text_tokens is {img + txt}",  # type: ignore[operator]
+                f"usage.{name} is {show(whole)}, but its image_tokens + text_tokens is {show(img + txt)}",  # type: ignore[operator]
                 path=f"{path}/{key}",
             )
 
@@ -318,7 +318,7 @@ def echo_resolved(ctx: ResponseContext) -> Iterator[Finding]:
     for key, allowed in _ECHO_ENUMS.items():
         if key in ctx.response and ctx.response[key] not in allowed:
             yield Finding(
-                f"{key} echoes {ctx.response[key]!r:.40}; the document allows {list(allowed)}",
+                f"{key} echoes {show(ctx.response[key])}; the document allows {list(allowed)}",
                 param=key,
                 path=f"/{key}",
             )
@@ -345,14 +345,14 @@ def echo_findings(
         fixed = isinstance(asked, str) and asked != "auto" and asked in ENUMS[key]
         if fixed and key in echo and echo[key] != asked:
             yield Finding(
-                f"{key} echoes {echo[key]!r:.40}, but the request asked for {asked!r}",
+                f"{key} echoes {show(echo[key])}, but the request asked for {asked!r}",
                 param=key,
                 path=f"{base}/{key}",
             )
     fmt = expected_format(request, model)
     if "output_format" in echo and fmt and echo["output_format"] != fmt:
         yield Finding(
-            f"output_format echoes {echo['output_format']!r:.40}, but the request asks for {fmt!r}",
+            f"output_format echoes {show(echo['output_format'])}, but the request asks for {fmt!r}",
             param="output_format",
             path=f"{base}/output_format",
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ._context import StreamContext, is_int
+from ._context import StreamContext, is_int, show
 from ._expect import expected_n
 from ._table import Finding, rule
 from .response import echo_findings, usage_shape_findings, usage_sum_findings
@@ -46,7 +46,7 @@ def content_type(ctx: StreamContext) -> Iterator[Finding]:
     ct = ctx.content_type
     if ct is not None and ct.split(";")[0].strip().lower() != "text/event-stream":
         yield Finding(
-            f"stream: true must be answered as text/event-stream; got {ct!r:.80}", path=""
+            f"stream: true must be answered as text/event-stream; got {show(ct)}", path=""
         )
 
 
@@ -82,8 +82,8 @@ def event_name(ctx: StreamContext) -> Iterator[Finding]:
         data = entry.get("data") if isinstance(entry, dict) else None
         if isinstance(data, dict) and entry.get("event") != data.get("type"):
             yield Finding(
-                f"event {i}: the event name {entry.get('event')!r:.60} differs from its type "
-                f"{data.get('type')!r:.60}",
+                f"event {i}: the event name {show(entry.get('event'))} differs from its type "
+                f"{show(data.get('type'))}",
                 path=f"/{i}/event",
             )
 
@@ -105,7 +105,7 @@ def event_fields(ctx: StreamContext) -> Iterator[Finding]:
             continue
         kind = data.get("type")
         if kind not in (PARTIAL, COMPLETED):
-            yield Finding(f"event {i}: unknown type {kind!r:.60}", path=f"/{i}/data/type")
+            yield Finding(f"event {i}: unknown type {show(kind)}", path=f"/{i}/data/type")
             continue
         for key, allowed in _EVENT_FIELDS.items():
             value = data.get(key)
@@ -114,19 +114,19 @@ def event_fields(ctx: StreamContext) -> Iterator[Finding]:
             elif not isinstance(value, str) or (allowed and value not in allowed):
                 want = f"one of {list(allowed)}" if allowed else "a string"
                 yield Finding(
-                    f"event {i}: {key} must be {want}; got {value!r:.40}", path=f"/{i}/data/{key}"
+                    f"event {i}: {key} must be {want}; got {show(value)}", path=f"/{i}/data/{key}"
                 )
         created = data.get("created_at")
         if not is_int(created) or created < 0 or created >= 10**11:
             yield Finding(
-                f"event {i}: created_at must be an integer Unix time in seconds; got {created!r:.40}",
+                f"event {i}: created_at must be an integer Unix time in seconds; got {show(created)}",
                 path=f"/{i}/data/created_at",
             )
         if kind == PARTIAL:
             idx = data.get("partial_image_index")
             if not is_int(idx) or idx < 0:
                 yield Finding(
-                    f"event {i}: partial_image_index must be a non-negative integer; got {idx!r:.40}",
+                    f"event {i}: partial_image_index must be a non-negative integer; got {show(idx)}",
                     path=f"/{i}/data/partial_image_index",
                 )
         elif "usage" not in data:
@@ -154,9 +154,9 @@ def partial_index(ctx: StreamContext) -> Iterator[Finding]:
         if not is_int(idx):
             continue
         if (last == -1 and idx != 0) or (last != -1 and idx <= last):
-            expected = "0" if last == -1 else f"greater than {last}"
+            expected = "0" if last == -1 else f"greater than {show(last)}"
             yield Finding(
-                f"event {i}: partial_image_index is {idx}; expected {expected}",
+                f"event {i}: partial_image_index is {show(idx)}; expected {expected}",
                 path=f"/{i}/data/partial_image_index",
             )
         last = int(idx)
