@@ -28,7 +28,7 @@ from ._errors import (
     handle_http_exception,
     handle_unexpected,
 )
-from ._generate import Plan, b64, now, plan_request, revised_prompt, usage
+from ._generate import Plan, b64, echoed, now, plan_request, revised_prompt, usage
 from ._images import MIME_TYPES, ImageSpec, generate
 from ._store import ImageStore
 from ._stream import stream_events
@@ -250,27 +250,25 @@ class ReferenceServer:
         images = await asyncio.gather(
             *(run_in_threadpool(generate, plan.prompt, i, spec) for i in range(plan.n))
         )
-        if plan.family == "gpt-image":
-            return {
-                "created": created,
-                "background": plan.background,
-                "data": [{"b64_json": b64(img)} for img in images],
-                "output_format": plan.output_format,
-                "quality": plan.quality,
-                "size": plan.size,
-                "usage": usage(plan, images=plan.n),
-            }
         items: list[dict[str, str]] = []
         origin = _origin(request)
         for img in images:
             if plan.response_format == "b64_json":
                 item = {"b64_json": b64(img)}
             else:
-                name = self.store.put(img, content_type=MIME_TYPES["png"], suffix=".png")
+                fmt = spec.fmt
+                name = self.store.put(img, content_type=MIME_TYPES[fmt], suffix=f".{fmt}")
                 item = {"url": f"{origin}{FILES_PATH}/{name}"}
             if plan.family == "dall-e-3":
                 item["revised_prompt"] = revised_prompt(plan.prompt)
             items.append(item)
+        if plan.family == "gpt-image":
+            return {
+                "created": created,
+                **echoed(plan),
+                "data": items,
+                "usage": usage(plan, images=plan.n),
+            }
         return {"created": created, "data": items}
 
     async def image_file(self, request: Request) -> Response:

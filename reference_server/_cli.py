@@ -37,7 +37,10 @@ def _parser(prog: str) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None, *, prog: str = PROG) -> int:
     """Parse ``argv``, then serve until interrupted. Returns the exit code (2: bad usage)."""
-    args = _parser(prog).parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        args = _parser(prog).parse_args(sys.argv[1:] if argv is None else argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2, message already printed)
+        return exc.code if isinstance(exc.code, int) else 2
     try:
         import uvicorn
 

@@ -55,8 +55,10 @@ class Plan:
     quality: str = "medium"
     stream: bool = False
     partial_images: int = 0
-    # dall-e models
+    # dall-e models (and unconstrained models that ask for it)
     response_format: Literal["url", "b64_json"] = "url"
+    unconstrained: bool = False
+    """The model is served without per-model rules (a profile's ``unconstrained``)."""
 
     @property
     def size(self) -> str:
@@ -116,12 +118,16 @@ def plan_request(body: dict[str, Any], *, family: str | None, model: str | None)
     w, h = _size(body.get("size"), DEFAULT_GPT_IMAGE_SIZE)
     fmt = _str(body.get("output_format"))
     fmt = fmt if fmt in ("png", "jpeg", "webp") else "png"
-    quality = {"low": "low", "medium": "medium", "high": "high", "hd": "high"}.get(
-        _str(body.get("quality")) or "auto", "medium"
-    )
+    asked_quality = _str(body.get("quality")) or "auto"
+    quality = "medium" if asked_quality == "auto" else asked_quality
     transparent = body.get("background") == "transparent" and fmt in ("png", "webp")
+    # An unconstrained model (family None) acts like a GPT image model, but honours
+    # response_format when asked: no per-model rule forbids it there.
+    asked_format = body.get("response_format") if family is None else None
     return Plan(
         family="gpt-image",
+        unconstrained=family is None,
+        response_format="url" if asked_format == "url" else "b64_json",
         model=model,
         prompt=prompt,
         n=n,
@@ -134,6 +140,20 @@ def plan_request(body: dict[str, Any], *, family: str | None, model: str | None)
         stream=body.get("stream") is True,
         partial_images=_int(body.get("partial_images"), 0, 0, MAX_PARTIAL_IMAGES),
     )
+
+
+def echoed(plan: Plan) -> dict[str, str]:
+    """The resolved settings a GPT image response echoes.
+
+    ``size`` and ``quality`` are left out when the value is outside the response enums
+    (possible only for unconstrained models asked for, say, 256x256 or hd).
+    """
+    out = {"background": plan.background, "output_format": plan.output_format}
+    if plan.quality in _IMAGE_TOKENS:
+        out["quality"] = plan.quality
+    if plan.size in _IMAGE_TOKENS["medium"]:
+        out["size"] = plan.size
+    return out
 
 
 def text_tokens(prompt: str) -> int:

@@ -8,7 +8,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
-from ._generate import Plan, b64, now, usage
+from ._generate import Plan, b64, echoed, now, usage
 from ._images import generate
 
 PARTIAL = "image_generation.partial_image"
@@ -22,12 +22,15 @@ def sse(event: str, data: dict[str, Any]) -> bytes:
 
 
 def _event(kind: str, plan: Plan, image: bytes) -> dict[str, Any]:
+    # Event schemas require size and quality; "auto" stands in for values outside their
+    # enums (possible only for unconstrained models, e.g. size 256x256 or quality hd).
+    echo = echoed(plan)
     return {
         "type": kind,
         "b64_json": b64(image),
         "created_at": now(),
-        "size": plan.size,
-        "quality": plan.quality,
+        "size": echo.get("size", "auto"),
+        "quality": echo.get("quality", "auto"),
         "background": plan.background,
         "output_format": plan.output_format,
     }
