@@ -1,0 +1,83 @@
+"""Real exchanges with the live API (shared/real-traffic) validate with no false alarm."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from validator import DEFAULT_PROFILE, validate_error, validate_request, validate_response
+
+TRAFFIC = (
+    Path(__file__).resolve().parent.parent.parent
+    / "shared"
+    / "real-traffic"
+    / "openai-images-generations.jsonl.gz"
+)
+
+
+def _records() -> list[dict[str, Any]]:
+    if not TRAFFIC.is_file():
+        return []
+    with gzip.open(TRAFFIC, "rt", encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh]
+
+
+RECORDS = _records()
+needs_traffic = pytest.mark.skipif(
+    not RECORDS, reason=f"the real-traffic file is not beside the checkout ({TRAFFIC})"
+)
+
+
+def _id(record: dict[str, Any]) -> str:
+    src = record["source"]
+    return f"{src['repo']}:{Path(src['path']).name}"[:90]
+
+
+def _documented(record: dict[str, Any]) -> bool:
+    model = record["request"].get("model")
+    return model is None or model in DEFAULT_PROFILE.models
+
+
+@needs_traffic
+def test_the_recordings_are_all_here():
+    assert len(RECORDS) >= 100
+    assert (
+        sum(1 for r in RECORDS if r["status"] == 200 and not r.get("altered") and _documented(r))
+        >= 80
+    )
+
+
+@needs_traffic
+@pytest.mark.parametrize(
+    "record", [r for r in RECORDS if r["status"] == 200 and _documented(r)], ids=_id
+)
+def test_real_response_validates_clean(record):
+    # Altered recordings carry placeholder images: judge their shape, not their bytes.
+    found = validate_response(
+        record["request"], record["response"], check_images=not record.get("altered")
+    )
+    assert found == [], [str(v) for v in found]
+    assert validate_request(record["request"]) == []
+
+
+@needs_traffic
+@pytest.mark.parametrize("record", [r for r in RECORDS if r["status"] != 200], ids=_id)
+def test_real_errors_have_the_envelope(record):
+    assert 400 <= record["status"] < 500
+    assert validate_error(record["status"], record["response"]) == []
+
+
+@needs_traffic
+def test_models_newer_than_the_document_are_reported_not_crashed():
+    newer = [r for r in RECORDS if not _documented(r)]
+    assert newer, "the recordings include gpt-image-2"
+    for record in newer:
+        request_rules = {v.rule for v in validate_request(record["request"])}
+        assert "request.model.known" in request_rules
+        response_rules = {v.rule for v in validate_response(record["request"], record["response"])}
+        if record["response"].get("size") not in ("1024x1024", "1024x1536", "1536x1024"):
+            assert "response.echo.resolved" in response_rules
