@@ -308,3 +308,24 @@ def test_schema_rules_agree_with_the_json_schema(body):
         }
         rule_params = {v.param for v in validate_request(body) if RULES[v.rule].schema}
         assert js_params == rule_params
+
+
+def test_the_documented_profile_example_loads(tmp_path):
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "profiles.md").read_text(
+        encoding="utf-8"
+    )
+    example = text.split("```toml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "my-server.toml"
+    path.write_text(example, encoding="utf-8")
+    profile = Profile.from_toml(path)
+    assert profile.name == "my-server"
+    assert dict(profile.models) == {"sdxl-turbo": "gpt-image", "flux-schnell": None}
+    assert profile.default_model == "sdxl-turbo"
+    assert not profile.offers("url_responses")
+    assert profile.known_failures == {
+        "request.unknown_parameter": "extra parameters are passed through to the model"
+    }
+    assert validate_request({"prompt": "x", "background": "transparent"}, profile=profile) == []
+    assert rules_of({"prompt": "x", "model": "dall-e-2"}, profile) == {"request.model.known"}

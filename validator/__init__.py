@@ -7,6 +7,7 @@ The public API::
     validate_stream(request, events, *, profile=None, content_type=None) -> list[Violation]
     validate_error(status, body, *, request=None, profile=None) -> list[Violation]
     parse_sse(text) -> list[dict]
+    validate_image_bytes(request, data, *, profile=None) -> list[Violation]  # e.g. a fetched url
     check_request(body, *, profile=None)  # raises RequestInvalid
     resolve_model(body, *, profile=None) -> ResolvedModel
 
@@ -21,6 +22,7 @@ from ._validate import (
     check_request,
     resolve_model,
     validate_error,
+    validate_image_bytes,
     validate_request,
     validate_response,
     validate_stream,
@@ -44,6 +46,7 @@ __all__ = [
     "parse_sse",
     "resolve_model",
     "validate_error",
+    "validate_image_bytes",
     "validate_request",
     "validate_response",
     "validate_stream",
