@@ -99,6 +99,20 @@ def main() -> None:
     ):
         print(f"{name:42} {rate:12,.0f} {rate / js_all:14.1f}x")
 
+    nested: list[Any] = []
+    for _ in range(100_000):
+        nested = [nested]
+    print("\nbad input (one call each, milliseconds):")
+    for name, body in (
+        ("1 MB prompt", {"prompt": "x" * 1_000_000, "model": "dall-e-2"}),
+        ("value nested 100,000 deep", {"prompt": "x", "user": nested, "n": nested}),
+        ("10,000 unknown keys", {"prompt": "x", **{f"k{i}": i for i in range(10_000)}}),
+    ):
+        start = time.perf_counter()
+        found = validate_request(body)
+        elapsed = (time.perf_counter() - start) * 1000
+        print(f"  {name:28} {elapsed:8.2f} ms  ({len(found)} violations)")
+
 
 if __name__ == "__main__":
     main()
