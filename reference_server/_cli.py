@@ -69,9 +69,9 @@ def main(argv: list[str] | None = None, *, prog: str = PROG) -> int:
     app = create_app(api_key=api_key or None, profile=profile, url_ttl=args.url_ttl)
     host = f"[{args.host}]" if ":" in args.host else args.host
     auth = "required" if api_key else "off"
+    where = f"http://{host}:{args.port}{API_PREFIX}" if args.port else f"{host}, a free port"
     print(
-        f"reference server: http://{host}:{args.port}{API_PREFIX} "
-        f"(profile {profile.name if profile else 'openai'}, auth {auth})",
+        f"reference server: {where} (profile {profile.name if profile else 'openai'}, auth {auth})",
         file=sys.stderr,
     )
     try:

@@ -10,7 +10,7 @@ import pytest
 
 
 @pytest.fixture(scope="session")
-def reference_server() -> Iterator[object]:
+def ref_server() -> Iterator[object]:
     """The reference server with OpenAI's default profile and no auth, on a free port.
 
     Yields a ``reference_server.ServerThread``; its ``base_url`` ends in ``/v1``.
@@ -19,3 +19,15 @@ def reference_server() -> Iterator[object]:
 
     with running_server() as server:
         yield server
+
+
+# --- conformance suite runs (issue 4) ----------------------------------------------------
+# pytester runs the suite in-process against the reference server and broken variants.
+pytest_plugins = ["pytester"]
+
+
+@pytest.fixture
+def suite_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No target settings leak in from the environment into a suite run."""
+    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY"):
+        monkeypatch.delenv(name, raising=False)

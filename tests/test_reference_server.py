@@ -39,8 +39,8 @@ ENVELOPE_KEYS = {"message", "type", "param", "code"}
 
 
 @pytest.fixture(scope="module")
-def client(reference_server):
-    with httpx.Client(base_url=reference_server.base_url, timeout=30) as c:
+def client(ref_server):
+    with httpx.Client(base_url=ref_server.base_url, timeout=30) as c:
         yield c
 
 
@@ -155,8 +155,8 @@ def test_unknown_path_is_404_with_the_envelope(client, path):
     assert_envelope(client.post(path, json={"prompt": "x"}), 404, code="not_found")
 
 
-def test_path_outside_v1_is_404(reference_server):
-    r = httpx.get(reference_server.origin + "/", timeout=10)
+def test_path_outside_v1_is_404(ref_server):
+    r = httpx.get(ref_server.origin + "/", timeout=10)
     assert_envelope(r, 404)
 
 
@@ -349,12 +349,12 @@ def test_url_uses_the_host_the_client_addressed(client):
     assert r.json()["data"][0]["url"].startswith("http://images.example:8080/v1/images/files/")
 
 
-def test_url_falls_back_to_the_server_address_for_a_bad_host(client, reference_server):
+def test_url_falls_back_to_the_server_address_for_a_bad_host(client, ref_server):
     r = client.post(
         ENDPOINT, json={"prompt": "x", "size": "256x256"}, headers={"host": "bad host/../x"}
     )
     url = r.json()["data"][0]["url"]
-    assert url.startswith(reference_server.base_url + "/images/files/")
+    assert url.startswith(ref_server.base_url + "/images/files/")
     assert httpx.get(url, timeout=10).status_code == 200
 
 
@@ -657,14 +657,12 @@ def mixed_requests(count: int) -> list[dict[str, Any]]:
     return [{"prompt": f"request {i}", **kinds[i % len(kinds)](i)} for i in range(count)]
 
 
-def test_50_concurrent_mixed_requests_are_all_answered_correctly(reference_server):
+def test_50_concurrent_mixed_requests_are_all_answered_correctly(ref_server):
     bodies = mixed_requests(50)
 
     async def run() -> list[tuple[dict[str, Any], httpx.Response, list[httpx.Response]]]:
         limits = httpx.Limits(max_connections=50)
-        async with httpx.AsyncClient(
-            base_url=reference_server.base_url, timeout=60, limits=limits
-        ) as c:
+        async with httpx.AsyncClient(base_url=ref_server.base_url, timeout=60, limits=limits) as c:
 
             async def one(body):
                 r = await c.post(ENDPOINT, json=body)
@@ -780,3 +778,28 @@ def test_python_m_reference_server_serves_and_never_logs_the_key(tmp_path):
     assert "/v1" in text  # it did log something
     assert SECRET not in text and "sk-wrong-guess" not in text
     assert "authorization" not in text.lower()
+
+
+# --- server lifecycle --------------------------------------------------------------------
+
+
+def test_server_thread_starts_on_a_free_port_and_stops_cleanly():
+    server = reference_server.ServerThread(url_ttl=60)
+    server.start()
+    try:
+        assert server.base_url == f"http://127.0.0.1:{server.port}/v1"
+        assert server.port > 0
+        r = httpx.post(
+            server.base_url + ENDPOINT, json={"prompt": "x", "size": "256x256"}, timeout=10
+        )
+        assert r.status_code == 200
+    finally:
+        server.stop()
+    assert not server._thread.is_alive()
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(server.base_url + "/nope", timeout=2)
+
+
+def test_create_app_rejects_an_empty_api_key():
+    with pytest.raises(ValueError):
+        create_app(api_key="")
