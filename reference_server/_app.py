@@ -23,7 +23,6 @@ from validator import DEFAULT_PROFILE, Level, Profile, Violation, resolve_model,
 from ._errors import (
     JSON,
     ApiError,
-    error_response,
     handle_api_error,
     handle_http_exception,
     handle_unexpected,
@@ -76,7 +75,9 @@ def _check_auth(request: Request, api_key: str | None) -> None:
         )
     scheme, _, token = header.partition(" ")
     ok = scheme.lower() == "bearer" and secrets.compare_digest(
-        token.strip().encode("utf-8", "surrogateescape"), api_key.encode("utf-8")
+        # Starlette decodes header bytes as latin-1; compare the raw bytes.
+        token.strip().encode("latin-1"),
+        api_key.encode("utf-8", "surrogatepass"),
     )
     if not ok:
         # Unlike the live API, the key given is never echoed.
@@ -333,6 +334,3 @@ def create_app(
     app.router.redirect_slashes = False
     app.state.reference = server
     return app
-
-
-__all__ = ["create_app", "error_response"]
