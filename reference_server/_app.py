@@ -47,7 +47,8 @@ _JSON_TYPE_RE = re.compile(r"^application/(?:[a-z0-9.+\-]+\+)?json$")
 
 
 def _error_code(violation: Violation) -> str:
-    if violation.rule == "request.unknown_parameter":
+    # The live API calls a parameter the model does not take an unknown parameter.
+    if violation.rule in ("request.unknown_parameter", "request.response_format.dalle_only"):
         return "unknown_parameter"
     if violation.rule == "request.prompt.required":
         return "missing_required_parameter"

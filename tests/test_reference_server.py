@@ -183,7 +183,11 @@ INVALID = [
     ({"prompt": "x", "model": "dall-e-3", "n": 2}, "n", "invalid_value"),
     ({"prompt": "x", "model": "dall-e-3", "size": "256x256"}, "size", "invalid_value"),
     ({"prompt": "x", "model": "dall-e-3", "style": "pastel"}, "style", "invalid_value"),
-    ({"prompt": "x", "model": "gpt-image-1", "response_format": "url"}, "response_format", None),
+    (
+        {"prompt": "x", "model": "gpt-image-1", "response_format": "url"},
+        "response_format",
+        "unknown_parameter",
+    ),
     ({"prompt": "x", "model": "gpt-image-1", "style": "vivid"}, "style", None),
     ({"prompt": "x", "model": "gpt-image-1", "size": "1792x1024"}, "size", "invalid_value"),
     (

@@ -291,3 +291,18 @@ def test_parse_sse_framing():
     assert events[1]["event"] == "b" and "not terminated" in events[1]["error"]
     assert parse_sse(b"") == []
     assert "unknown field" in parse_sse("bogus line\n\n")[0]["error"]
+
+
+def test_stream_echo_of_a_size_the_event_schema_cannot_carry():
+    """An unconstrained model asked for 256x256 echoes 'auto' in its events: no conflict."""
+    from validator import Profile
+
+    profile = Profile(models={"anything": None})
+    request = {"prompt": "x", "model": "anything", "size": "256x256", "stream": True}
+    events = stream_for({"prompt": "x", "model": "gpt-image-1", "stream": True})
+    for event in events:
+        event["data"]["size"] = "auto"
+        event["data"]["b64_json"] = b64_image("256x256")
+    assert validate_stream(request, events, profile=profile) == []
+    events[0]["data"]["b64_json"] = b64_image("512x512")
+    assert rules_of(validate_stream(request, events, profile=profile)) == {"image.size"}

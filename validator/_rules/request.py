@@ -680,7 +680,8 @@ def user_type(ctx: RequestContext) -> Iterator[str]:
     "request.unknown_parameter",
     SHOULD,
     params=[],
-    quote="Unknown parameters silently accepted.",
+    quote="The live API answers a GPT image request that carries response_format with 400, "
+    '"param": "response_format", "code": "unknown_parameter".',
     source="field-notes",
 )
 def unknown_parameter(ctx: RequestContext) -> Iterator[Finding]:
