@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-import struct
 import threading
-import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Literal
@@ -95,48 +93,11 @@ def render(prompt: str, index: int, spec: ImageSpec, *, detail: float = 1.0) -> 
     return img
 
 
-def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    return (
-        struct.pack(">I", len(data))
-        + kind
-        + data
-        + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-    )
-
-
-def encode_png(img: Image.Image) -> bytes:
-    """A PNG of an RGB or RGBA image: filter type None on every row, zlib level 1.
-
-    About 2.5x faster than Pillow's encoder (whose per-row adaptive filtering dominates
-    the time at low compression levels) for these smooth images, at a similar size.
-    """
-    if img.mode not in ("RGB", "RGBA"):
-        img = img.convert("RGBA" if "A" in img.getbands() else "RGB")
-    w, h = img.size
-    channels = 4 if img.mode == "RGBA" else 3
-    stride = w * channels
-    raw = img.tobytes()
-    rows = bytearray((stride + 1) * h)  # each row: filter byte 0, then the pixels
-    view = memoryview(raw)
-    for y in range(h):
-        start = y * (stride + 1) + 1
-        rows[start : start + stride] = view[y * stride : (y + 1) * stride]
-    header = struct.pack(">IIBBBBB", w, h, 8, 6 if channels == 4 else 2, 0, 0, 0)
-    return b"".join(
-        (
-            b"\x89PNG\r\n\x1a\n",
-            _png_chunk(b"IHDR", header),
-            _png_chunk(b"IDAT", zlib.compress(rows, 1)),
-            _png_chunk(b"IEND", b""),
-        )
-    )
-
-
 def encode(img: Image.Image, spec: ImageSpec) -> bytes:
     """Encode ``img`` in ``spec.fmt`` with fast settings."""
     buf = io.BytesIO()
     if spec.fmt == "png":
-        return encode_png(img)
+        img.save(buf, "PNG", compress_level=1)
     elif spec.fmt == "jpeg":
         if img.mode != "RGB":
             img = img.convert("RGB")
