@@ -1,0 +1,61 @@
+"""Request bodies the suite sends: fitting generated ones to a profile, and fixed cases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from validator import FAMILIES, Profile, resolve_model
+
+PROMPT = "A cute baby sea otter"
+
+
+def fit_to_features(body: dict[str, Any], profile: Profile) -> dict[str, Any]:
+    """Keep a valid body within the optional features the profile declares.
+
+    A dall-e body asks for url or b64_json answers only when the target offers them; a GPT
+    image body asks for transparency or jpeg/webp only when the target offers them.
+    """
+    body = dict(body)
+    family = resolve_model(body, profile=profile).family
+    if family in ("dall-e-2", "dall-e-3"):
+        wants_url = body.get("response_format") in (None, "url")
+        if wants_url and not profile.offers("url_responses"):
+            body["response_format"] = "b64_json"
+        elif not wants_url and not profile.offers("b64_json_responses"):
+            body["response_format"] = "url"
+    elif family == "gpt-image":
+        if body.get("background") == "transparent" and not profile.offers("transparency"):
+            body.pop("background")
+        if body.get("output_format") in ("jpeg", "webp") and not profile.offers("output_formats"):
+            body.pop("output_format")
+            body.pop("output_compression", None)
+    return body
+
+
+@dataclass(frozen=True)
+class Case:
+    """A fixed request with the rules it exercises and the features it needs.
+
+    ``body`` may name a model as ``"<family>"`` (e.g. ``"<gpt-image>"``): it becomes the
+    first model the profile serves for that family.
+    """
+
+    id: str
+    body: dict[str, Any]
+    rules: tuple[str, ...]
+    features: tuple[str, ...] = ()
+    marks: tuple[Any, ...] = field(default=())
+
+    def for_profile(self, profile: Profile) -> dict[str, Any] | None:
+        """The body with model placeholders resolved; None when the profile has no such model."""
+        body = dict(self.body)
+        model = body.get("model")
+        if isinstance(model, str) and model.startswith("<") and model.endswith(">"):
+            family = model[1:-1]
+            assert family in FAMILIES, family
+            served = profile.models_of(family)  # type: ignore[arg-type]
+            if not served:
+                return None
+            body["model"] = served[0]
+        return body

@@ -1,0 +1,370 @@
+"""The target under test: one HTTP client, bounded exchanges, request and generation counts.
+
+Every call the suite makes goes through :class:`Target`, which
+
+- applies a timeout to the whole exchange (connect, send, and reading the body),
+- reads at most ``max_response_bytes`` of any answer (the rest is dropped and the
+  exchange is marked ``truncated``),
+- never raises for a transport problem: the :class:`Exchange` carries ``error`` instead,
+- stops waiting on a target that stopped answering (after ``max_consecutive_timeouts``
+  timeouts in a row, further calls fail at once instead of each waiting the full timeout),
+- counts requests and billable generations (a 200 answer that carries images), and can
+  refuse to start a generation past ``max_generations``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+from validator import DEFAULT_PROFILE, Profile
+
+GENERATIONS_PATH = "/images/generations"
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+_MISSING: Any = object()
+
+
+class GenerationCapReached(Exception):
+    """Raised before a request that may generate images once the generation cap is reached."""
+
+
+@dataclass
+class Exchange:
+    """One request and what came back (or why nothing did)."""
+
+    method: str
+    url: str
+    request_headers: dict[str, str]
+    """As sent, with the API key replaced by ``$OPENAI_API_KEY``."""
+    request_body: bytes
+    status: int | None = None
+    """None when no HTTP answer arrived (see ``error``)."""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    truncated: bool = False
+    """True when the body was longer than the cap and only its start was kept."""
+    elapsed: float = 0.0
+    error: str | None = None
+    """A transport problem: timeout, connection refused, body over the time limit, ..."""
+    billable: bool = False
+    """A 200 answer carrying images (or a stream with a completed event)."""
+    stream: bool = False
+
+    _parsed: Any = field(default=_MISSING, repr=False)
+
+    @property
+    def content_type(self) -> str | None:
+        """The media type of the answer, lower case, without parameters."""
+        value = self.headers.get("content-type")
+        if value is None:
+            return None
+        return value.split(";", 1)[0].strip().lower()
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        """The body parsed as JSON; raises ValueError when it is not JSON (or truncated)."""
+        if self._parsed is _MISSING:
+            if self.truncated:
+                self._parsed = ValueError(
+                    f"the body was cut at {len(self.body)} bytes (the response size cap)"
+                )
+            else:
+                try:
+                    self._parsed = json.loads(self.body)
+                except ValueError as exc:
+                    self._parsed = ValueError(f"the body is not JSON ({exc})")
+        if isinstance(self._parsed, ValueError):
+            raise self._parsed
+        return self._parsed
+
+    def request_json(self) -> Any:
+        """The request body as the target received it, parsed (None when it is not JSON)."""
+        try:
+            return json.loads(self.request_body)
+        except ValueError:
+            return None
+
+    def curl(self) -> str:
+        """A curl command that repeats this request (API key as ``$OPENAI_API_KEY``)."""
+        parts = ["curl -sS"]
+        if self.stream:
+            parts.append("--no-buffer")
+        if self.method != "POST" or not self.request_body:
+            parts.append(f"-X {self.method}")
+        parts.append(shlex.quote(self.url))
+        for name, value in self.request_headers.items():
+            header = f"{name}: {value}"
+            if "$OPENAI_API_KEY" in value:
+                parts.append('-H "' + header.replace('"', '\\"') + '"')
+            else:
+                parts.append(f"-H {shlex.quote(header)}")
+        if self.request_body:
+            text = self.request_body.decode("utf-8", errors="replace")
+            if len(text) > 4000:
+                text = text[:4000]
+                parts.append(f"--data-binary {shlex.quote(text)}  # body cut at 4000 characters")
+            else:
+                parts.append(f"--data-binary {shlex.quote(text)}")
+        return " \\\n  ".join(parts)
+
+    def describe(self, limit: int = 1500) -> str:
+        """Status line and a trimmed body, for failure messages."""
+        if self.status is None:
+            return f"no answer after {self.elapsed:.2f} s: {self.error}"
+        size = f"{len(self.body)} bytes" + (" (cut at the size cap)" if self.truncated else "")
+        line = (
+            f"HTTP {self.status}, {self.headers.get('content-type') or 'no content-type'}, "
+            f"{size}, {self.elapsed:.2f} s"
+        )
+        if self.error:
+            line += f"; {self.error}"
+        return f"{line}\n{trim_body(self.body, limit)}" if self.body else f"{line}\n(empty body)"
+
+
+_LONG_RUN = re.compile(rb"[A-Za-z0-9+/=_-]{120,}")
+_TRIM_SCAN_BYTES = 16 * 1024 * 1024
+
+
+def trim_body(body: bytes, limit: int = 1500) -> str:
+    """The body as text with base64 runs shortened and the whole cut at ``limit`` characters."""
+    head = _LONG_RUN.sub(
+        lambda m: m.group(0)[:32] + f"…({len(m.group(0))} chars)".encode(), body[:_TRIM_SCAN_BYTES]
+    )
+    text = head.decode("utf-8", errors="replace")
+    if len(text) > limit or len(body) > _TRIM_SCAN_BYTES:
+        text = text[:limit] + f"… ({len(body)} bytes in all)"
+    return text
+
+
+def mask_key(key: str) -> str:
+    """``sk-...ABCD``: enough to tell keys apart, not enough to use one."""
+    return f"sk-...{key[-4:]}" if len(key) > 8 else "sk-..."
+
+
+def public_url(url: str) -> str:
+    """The URL without user name, password, query or fragment (for reports)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def _looks_billable(status: int, content_type: str | None, body: bytes) -> bool:
+    if status != 200:
+        return False
+    if content_type == "text/event-stream":
+        return b"image_generation.completed" in body
+    try:
+        data = json.loads(body).get("data")
+    except (ValueError, AttributeError):
+        return False
+    return isinstance(data, list) and any(
+        isinstance(item, dict) and (item.get("b64_json") or item.get("url")) for item in data
+    )
+
+
+class Target:
+    """A server under test, reached at ``base_url`` (ending in ``/v1`` or similar)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key: str | None = None,
+        profile: Profile | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_generations: int | None = None,
+        max_consecutive_timeouts: int = 3,
+        embedded: bool = False,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.api_key = api_key
+        self.profile = profile or DEFAULT_PROFILE
+        self.timeout = float(timeout)
+        self.max_response_bytes = int(max_response_bytes)
+        self.max_generations = max_generations
+        self.max_consecutive_timeouts = max_consecutive_timeouts
+        self.embedded = embedded
+        self.requests = 0
+        """Requests sent (image URL fetches included)."""
+        self.generations = 0
+        """Billable generations: 200 answers that carried images."""
+        self._timeouts_in_a_row = 0
+        self._lock = threading.Lock()
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0)),
+            follow_redirects=False,
+            trust_env=False,
+        )
+
+    # -- facts ---------------------------------------------------------------------------
+    @property
+    def endpoint(self) -> str:
+        return self.base_url + GENERATIONS_PATH
+
+    @property
+    def auth_enabled(self) -> bool:
+        """Whether the target is expected to check API keys (profile, else: a key is given)."""
+        if self.profile.auth is not None:
+            return self.profile.auth
+        return self.api_key is not None
+
+    @property
+    def display_url(self) -> str:
+        return public_url(self.base_url) + (" (embedded reference server)" if self.embedded else "")
+
+    # -- calls ---------------------------------------------------------------------------
+    def post_generation(
+        self,
+        body: Any,
+        *,
+        api_key: str | None = _MISSING,
+        headers: Mapping[str, str] | None = None,
+        method: str = "POST",
+        may_generate: bool = True,
+    ) -> Exchange:
+        """Send ``body`` (a JSON value, or raw ``bytes``) to the generations endpoint.
+
+        ``api_key``: left out, the target's key; None sends no Authorization header; a
+        string sends that key. ``may_generate``: False for requests expected to be
+        rejected (they do not count against ``max_generations`` before sending).
+        """
+        if may_generate and self.max_generations is not None:
+            with self._lock:
+                if self.generations >= self.max_generations:
+                    raise GenerationCapReached(
+                        f"the cap of {self.max_generations} billable generations is reached"
+                    )
+        content = body if isinstance(body, bytes) else encode_json(body)
+        send_headers: dict[str, str] = {}
+        if content or method == "POST":
+            send_headers["Content-Type"] = "application/json"
+        key = self.api_key if api_key is _MISSING else api_key
+        if key is not None:
+            send_headers["Authorization"] = f"Bearer {key}"
+        if headers:
+            send_headers.update(headers)
+        stream = isinstance(body, dict) and body.get("stream") is True
+        return self._send(method, self.endpoint, content, send_headers, stream=stream)
+
+    def fetch(self, url: str) -> Exchange:
+        """GET an image URL the target returned (never sends the API key)."""
+        return self._send("GET", url, b"", {}, stream=False)
+
+    def check_reachable(self) -> str | None:
+        """None when something answers at the base URL; else a one-line reason."""
+        try:
+            self._client.request(
+                "GET", self.base_url + "/models", timeout=min(self.timeout, 10.0)
+            ).close()
+        except httpx.HTTPError as exc:
+            return f"cannot reach the target at {public_url(self.base_url)}: {describe_error(exc)}"
+        return None
+
+    def close(self) -> None:
+        self._client.close()
+
+    # -- internals -----------------------------------------------------------------------
+    def _masked(self, headers: Mapping[str, str]) -> dict[str, str]:
+        shown = {}
+        for name, value in headers.items():
+            if name.lower() == "authorization" and value.startswith("Bearer "):
+                key = value[len("Bearer ") :]
+                value = (
+                    "Bearer $OPENAI_API_KEY" if key == self.api_key else f"Bearer {mask_key(key)}"
+                )
+            shown[name] = value
+        return shown
+
+    def _send(
+        self, method: str, url: str, content: bytes, headers: dict[str, str], *, stream: bool
+    ) -> Exchange:
+        exchange = Exchange(
+            method=method,
+            url=url,
+            request_headers=self._masked(headers),
+            request_body=content,
+            stream=stream,
+        )
+        with self._lock:
+            self.requests += 1
+            if self._timeouts_in_a_row >= self.max_consecutive_timeouts:
+                exchange.error = (
+                    f"not sent: the target timed out {self._timeouts_in_a_row} times in a row "
+                    f"(timeout {self.timeout:g} s), so the suite stopped waiting on it"
+                )
+                return exchange
+        start = time.monotonic()
+        deadline = start + self.timeout
+        timed_out = False
+        try:
+            with self._client.stream(method, url, content=content or None, headers=headers) as resp:
+                exchange.status = resp.status_code
+                exchange.headers = {k.lower(): v for k, v in resp.headers.items()}
+                chunks: list[bytes] = []
+                size = 0
+                for chunk in resp.iter_bytes():
+                    room = self.max_response_bytes - size
+                    if len(chunk) > room:
+                        chunks.append(chunk[:room])
+                        exchange.truncated = True
+                        break
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    if time.monotonic() > deadline:
+                        timed_out = True
+                        exchange.error = (
+                            f"the body was still arriving after {self.timeout:g} s (the timeout); "
+                            f"{size} bytes read"
+                        )
+                        break
+                exchange.body = b"".join(chunks)
+        except httpx.HTTPError as exc:
+            exchange.error = describe_error(exc)
+            timed_out = isinstance(exc, httpx.TimeoutException)
+        exchange.elapsed = time.monotonic() - start
+        if exchange.error is None and exchange.status is not None:
+            exchange.billable = _looks_billable(
+                exchange.status, exchange.content_type, exchange.body
+            )
+        with self._lock:
+            self._timeouts_in_a_row = self._timeouts_in_a_row + 1 if timed_out else 0
+            if exchange.billable:
+                self.generations += 1
+        return exchange
+
+
+def encode_json(value: Any) -> bytes:
+    """JSON bytes as sent on the wire (UTF-8; escaped when the text cannot be encoded)."""
+    try:
+        return json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value).encode("ascii")
+
+
+def describe_error(exc: BaseException) -> str:
+    """A one-line description of a transport error."""
+    if isinstance(exc, httpx.ConnectTimeout):
+        return "connecting timed out"
+    if isinstance(exc, httpx.TimeoutException):
+        return f"timed out ({type(exc).__name__})"
+    if isinstance(exc, httpx.ConnectError):
+        return f"connection failed ({exc})"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return f"the connection broke ({exc})"
+    return f"{type(exc).__name__}: {exc}"

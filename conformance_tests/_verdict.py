@@ -1,0 +1,201 @@
+"""Per-test verdicts: which rules a test saw broken, and whether that fails the test.
+
+A test hands every judged exchange to :meth:`Verdict.check` with the violations the
+validator found. Violations that *gate* (MUST rules; SHOULD rules too in strict mode)
+raise :class:`ConformanceFailure` at once, with a message a person can act on. The
+others (SHOULD rules outside strict mode, and rules the profile lists as known
+failures) are collected; the plugin turns a test that passed with such findings into
+an ``xfail`` whose reason lists them.
+
+Every test also leaves a machine-readable record in ``user_properties`` under the key
+``"images_conformance"`` (see :data:`RECORD_KEY` and docs/suite.md); it reaches the
+controller process under pytest-xdist and the JUnit XML.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from validator import RULES, Level, Violation
+
+from ._target import Exchange, Target
+
+RECORD_KEY = "images_conformance"
+SHOULD_PREFIX = "SHOULD-level deviation (not gating outside strict mode)"
+KNOWN_PREFIX = "known failure (listed in the profile)"
+
+
+class ConformanceFailure(AssertionError):
+    """A gating deviation of the target, with the full human-readable account."""
+
+
+class SuiteError(Exception):
+    """A defect of the suite itself (never a verdict on the target)."""
+
+
+@dataclass
+class Verdict:
+    """The findings of one test."""
+
+    nodeid: str
+    rules: tuple[str, ...]
+    """The rule ids the test exercises (its ``rules`` marker)."""
+    strict: bool = False
+    known_failures: dict[str, str] = field(default_factory=dict)
+    seed: int | None = None
+    generated: bool = False
+    """True once the test draws cases with hypothesis (the seed then matters)."""
+    cases: int = 0
+    """Exchanges judged."""
+    requests: int = 0
+    generations: int = 0
+    findings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Rule id -> {"level", "count", "gating", "first"}."""
+    not_exercised: str | None = None
+    failure: str | None = None
+    """The message of the gating failure, when the test failed on one."""
+    target: Target | None = field(default=None, repr=False)
+    _start: tuple[int, int] = (0, 0)
+
+    def __post_init__(self) -> None:
+        if self.target is not None:
+            self._start = (self.target.requests, self.target.generations)
+
+    def count_traffic(self) -> None:
+        """Set ``requests`` and ``generations`` to what the target counted since the start."""
+        if self.target is not None:
+            self.requests = self.target.requests - self._start[0]
+            self.generations = self.target.generations - self._start[1]
+
+    # -- deciding ------------------------------------------------------------------------
+    def gates(self, violation: Violation) -> bool:
+        """Whether this violation fails the test."""
+        if violation.rule in self.known_failures:
+            return False
+        return violation.level is Level.MUST or self.strict
+
+    def record(self, violations: Iterable[Violation]) -> list[Violation]:
+        """Note the violations; return the gating ones."""
+        gating = []
+        for v in violations:
+            entry = self.findings.get(v.rule)
+            if entry is None:
+                entry = self.findings[v.rule] = {
+                    "level": str(v.level),
+                    "count": 0,
+                    "gating": False,
+                    "first": f"{v}",
+                }
+            entry["count"] += 1
+            if self.gates(v):
+                entry["gating"] = True
+                gating.append(v)
+        return gating
+
+    def check(
+        self,
+        exchange: Exchange | None,
+        violations: Iterable[Violation],
+        *,
+        what: str = "",
+        extra: str = "",
+    ) -> None:
+        """Judge one exchange: raise ConformanceFailure if a gating rule is broken."""
+        violations = list(violations)
+        self.cases += 1
+        gating = self.record(violations)
+        if gating:
+            others = [v for v in violations if v not in gating]
+            self.fail(
+                format_failure(gating, others, exchange, what=what, extra=extra, seed=self._seed())
+            )
+
+    def _seed(self) -> int | None:
+        return self.seed if self.generated else None
+
+    def fail(self, message: str) -> None:
+        """Fail the test with a message that names no single rule (no answer, 5xx, ...)."""
+        if self.failure is None:
+            self.failure = message
+        raise ConformanceFailure(message)
+
+    def fail_exchange(self, exchange: Exchange, problem: str, *, what: str = "") -> None:
+        """Fail because the exchange itself went wrong (transport error, not JSON, ...)."""
+        self.cases += 1
+        self.fail(format_failure([], [], exchange, what=what, extra=problem, seed=self._seed()))
+
+    # -- reporting -----------------------------------------------------------------------
+    def non_gating_reason(self) -> str | None:
+        """The xfail reason when the test found only non-gating deviations, else None."""
+        should = [
+            r for r, f in self.findings.items() if not f["gating"] and r not in self.known_failures
+        ]
+        known = [
+            r for r, f in self.findings.items() if not f["gating"] and r in self.known_failures
+        ]
+        parts = []
+        if should:
+            parts.append(f"{SHOULD_PREFIX}: " + ", ".join(should))
+        if known:
+            parts.append(
+                f"{KNOWN_PREFIX}: " + ", ".join(f"{r} ({self.known_failures[r]})" for r in known)
+            )
+        return "; ".join(parts) or None
+
+    def as_record(self) -> dict[str, Any]:
+        """Plain data for ``user_properties`` (JSON-serializable, survives xdist)."""
+        return {
+            "rules": list(self.rules),
+            "cases": self.cases,
+            "requests": self.requests,
+            "generations": self.generations,
+            "findings": {rule: dict(entry) for rule, entry in self.findings.items()},
+            "not_exercised": self.not_exercised,
+            "failure": self.failure[:4000] if self.failure else None,
+        }
+
+
+def rule_line(rule_id: str) -> str:
+    """``rule.id [LEVEL]: "quote"`` for a rule of the table."""
+    rule = RULES.get(rule_id)
+    if rule is None:
+        return rule_id
+    return f'{rule.id} [{rule.level}]: "{rule.quote}"'
+
+
+def format_failure(
+    gating: list[Violation],
+    others: list[Violation],
+    exchange: Exchange | None,
+    *,
+    what: str = "",
+    extra: str = "",
+    seed: int | None = None,
+) -> str:
+    """The failure message: rules, what was sent (curl), what came back, how to rerun."""
+    lines: list[str] = []
+    if gating:
+        rules = sorted({v.rule for v in gating})
+        lines.append(f"{len(rules)} gating rule(s) broken: {', '.join(rules)}")
+    if what:
+        lines.append(what)
+    if extra:
+        lines.append(extra)
+    for v in gating:
+        lines.append(f"  - {v}")
+    if others:
+        lines.append("also seen (not gating):")
+        lines.extend(f"  - {v}" for v in others)
+    if exchange is not None:
+        lines.append("sent (reproduce with):")
+        lines.append("  " + exchange.curl().replace("\n", "\n  "))
+        lines.append("received:")
+        lines.append("  " + exchange.describe().replace("\n", "\n  "))
+    if seed is not None:
+        lines.append(
+            f"hypothesis seed: {seed} (rerun this test with --conformance-seed {seed} "
+            "to get the same cases)"
+        )
+    return "\n".join(lines)
