@@ -1,0 +1,42 @@
+"""Invalid requests must be refused: HTTP 400 and an OpenAI error envelope naming the fault.
+
+One test per request rule that has a breaking strategy: each drawn body breaks exactly
+that rule. The validator checks the exact bytes before they are sent, so a generator
+mistake is reported as a defect of the suite, never as a failure of the target.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from validator import RULES
+
+from ._cases import run_cases
+from ._checks import ERROR_RULES, JSON_CONTENT_TYPE, NO_SERVER_ERROR, expect_rejected
+from .strategies import BREAKABLE_RULES, breaking_requests
+
+
+def _param(rule_id: str):
+    rule = RULES[rule_id]
+    marks = [pytest.mark.rules(rule_id, *ERROR_RULES, NO_SERVER_ERROR, JSON_CONTENT_TYPE)]
+    if rule.feature:
+        marks.append(pytest.mark.feature(rule.feature))
+    return pytest.param(rule_id, id=rule_id, marks=marks)
+
+
+@pytest.mark.parametrize("rule_id", [_param(r) for r in BREAKABLE_RULES])
+def test_invalid_request_is_refused(
+    rule_id, conformance_options, conformance_target, conformance_verdict
+):
+    """Requests breaking exactly ``rule_id`` get 400 with error.param naming the fault."""
+    opts = conformance_options
+    run_cases(
+        breaking_requests(rule_id, profile=opts.profile),
+        lambda body: expect_rejected(
+            conformance_target, conformance_verdict, body, rule_id=rule_id
+        ),
+        examples=opts.level.negative,
+        seed_value=opts.seed,
+        shrink=opts.level.shrink,
+        verdict=conformance_verdict,
+    )
