@@ -1,0 +1,70 @@
+"""Running the conformance suite from the project's own tests and reading its verdicts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpcore  # noqa: F401  (see below)
+import pytest
+
+import conformance_tests.test_examples
+import conformance_tests.test_http
+import conformance_tests.test_negative
+import conformance_tests.test_positive
+import conformance_tests.test_streaming  # noqa: F401
+from conformance_tests._verdict import RECORD_KEY
+
+# pytester's in-process runs drop the modules a run imported once it ends. httpx imports
+# httpcore lazily; if that happened inside a run, the next run would mix two copies of
+# httpcore and its exceptions would escape httpx. Importing it (and the suite's modules,
+# which also saves importing them again for every run) here keeps one copy.
+
+
+@dataclass
+class SuiteRun:
+    """The reports of one in-process run of the suite."""
+
+    ret: int
+    reports: list[Any]
+
+    def call_reports(self) -> list[Any]:
+        return [r for r in self.reports if r.when == "call"]
+
+    def outcomes(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for r in self.reports:
+            if r.when == "call" or (r.when == "setup" and not r.passed):
+                key = "xfailed" if hasattr(r, "wasxfail") else r.outcome
+                counts[key] = counts.get(key, 0) + 1
+        return counts
+
+    def failed(self) -> list[Any]:
+        return [r for r in self.reports if r.failed]
+
+    def records(self) -> list[dict[str, Any]]:
+        return [
+            value
+            for r in self.reports
+            if r.when != "teardown"
+            for key, value in r.user_properties
+            if key == RECORD_KEY
+        ]
+
+    def gating_rules(self) -> set[str]:
+        """Rule ids some test failed on."""
+        return {
+            rule
+            for record in self.records()
+            for rule, finding in (record.get("findings") or {}).items()
+            if finding.get("gating")
+        }
+
+    def failure_text(self) -> str:
+        return "\n\n".join(f"{r.nodeid}\n{r.longreprtext}" for r in self.failed())
+
+
+def run_suite(pytester: pytest.Pytester, *args: str) -> SuiteRun:
+    """Run ``pytest --pyargs conformance_tests *args`` in-process."""
+    rec = pytester.inline_run("--pyargs", "conformance_tests", "-p", "no:cacheprovider", *args)
+    return SuiteRun(ret=int(rec.ret), reports=rec.getreports("pytest_runtest_logreport"))

@@ -1,0 +1,84 @@
+"""The suite's power: against each broken variant of the reference server it fails, naming the rules."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from broken_servers import HANGING, VARIANTS, broken_app, serving
+from suite_runs import run_suite
+
+pytestmark = pytest.mark.usefixtures("suite_env")
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=[v.name for v in VARIANTS])
+def test_suite_fails_on_broken_variant(variant, pytester):
+    with serving(broken_app(variant)) as server:
+        run = run_suite(
+            pytester,
+            "--base-url",
+            server.base_url,
+            "--conformance-level",
+            "quick",
+            "--timeout",
+            "10",
+            "-k",
+            variant.select,
+            *variant.args,
+        )
+    assert run.ret == pytest.ExitCode.TESTS_FAILED, (
+        variant.name,
+        run.outcomes(),
+        run.failure_text(),
+    )
+    missing = set(variant.rules) - run.gating_rules()
+    assert not missing, (
+        f"{variant.name} ({variant.deviation}): the suite did not report {sorted(missing)}; "
+        f"it reported {sorted(run.gating_rules())}\n{run.failure_text()}"
+    )
+    text = run.failure_text()
+    for rule in variant.rules:
+        assert rule in text, f"the failure messages do not name {rule}"
+    assert "curl -sS" in text
+
+
+def test_should_rules_do_not_fail_outside_strict_mode(pytester):
+    """Without --conformance-strict, a SHOULD-level deviation is an xfail naming the rule."""
+    variant = next(v for v in VARIANTS if v.name == "unknown-params-accepted")
+    with serving(broken_app(variant)) as server:
+        run = run_suite(
+            pytester,
+            "--base-url",
+            server.base_url,
+            "--conformance-level",
+            "quick",
+            "-k",
+            variant.select,
+        )
+    assert run.ret == pytest.ExitCode.OK, run.failure_text()
+    xfails = [r for r in run.reports if hasattr(r, "wasxfail")]
+    assert xfails and all("request.unknown_parameter" in r.wasxfail for r in xfails)
+    assert all(r.wasxfail.startswith("SHOULD-level deviation") for r in xfails)
+
+
+def test_hanging_target_gives_failures_not_a_stuck_run(pytester):
+    with serving(broken_app(HANGING)) as server:
+        start = time.monotonic()
+        run = run_suite(
+            pytester,
+            "--base-url",
+            server.base_url,
+            "--conformance-level",
+            "quick",
+            "--timeout",
+            "0.5",
+            "-k",
+            HANGING.select,
+        )
+        elapsed = time.monotonic() - start
+    assert run.ret == pytest.ExitCode.TESTS_FAILED
+    assert run.outcomes().get("failed", 0) >= 5
+    # Three timeouts in a row, then the suite stops waiting on the target.
+    assert elapsed < 10, elapsed
+    assert "timed out" in run.failure_text()
+    assert "stopped waiting" in run.failure_text()
