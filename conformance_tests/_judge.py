@@ -1,0 +1,285 @@
+"""Judging one recorded (or live) exchange with the generations endpoint, offline.
+
+:func:`judge_exchange` takes the bytes of a request and of its answer and returns every
+rule broken, whatever produced them: the recorded scenarios (live or replayed) and
+``images-conformance validate-cassette`` both use it, so a cassette judged by the
+command and the same cassette replayed by the tests give the same verdict.
+
+What is expected is decided by the validator on the exact request bytes:
+
+- a valid request must be served: a 200 whose body satisfies every response rule
+  (images decoded and checked), or, for ``stream: true``, a ``text/event-stream``
+  satisfying every stream rule; each ``url`` answered must be fetchable (when a fetch
+  function is given: live, or the GET recorded in the same cassette) and be the image
+  asked for;
+- an invalid request must be refused with 400 and an error envelope naming the fault;
+  accepting it breaks the rules it breaks (at their level);
+- no answer is a 5xx, and JSON answers are labelled ``application/json``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from validator import (
+    RULES,
+    Level,
+    Profile,
+    Violation,
+    parse_sse,
+    validate_error,
+    validate_request,
+    validate_response,
+    validate_stream,
+)
+from validator._validate import validate_image_bytes
+
+# HTTP-level rules the suite checks on every exchange (the names conformance_tests/_checks.py
+# uses; they are not in the validator's table).
+NO_SERVER_ERROR = "http.no_server_error"
+JSON_CONTENT_TYPE = "http.json_content_type"
+VALID_REQUEST_ACCEPTED = "http.valid_request_accepted"
+URL_FETCHABLE = "response.url.fetchable"
+
+NOT_SERVED_STATUSES = frozenset({401, 403, 429})
+"""Answers that say "not you, not now" rather than "not valid" (auth, permission, rate)."""
+
+FetchResult = tuple[int | None, Mapping[str, str], bytes]
+Fetch = Callable[[str], "FetchResult | None"]
+"""Fetch an image URL: (status, headers, body), or None when it cannot be fetched
+(e.g. no GET for it was recorded)."""
+
+
+def make_violation(
+    rule_id: str, message: str, *, param: str | None = None, path: str = ""
+) -> Violation:
+    """A violation of ``rule_id`` at the table's level (MUST for rules outside the table)."""
+    rule = RULES.get(rule_id)
+    if rule is None:
+        return Violation(rule_id, Level.MUST, message, param, path)
+    return Violation(rule_id, rule.level, message, param, path)
+
+
+@dataclass
+class Judgement:
+    """What one exchange showed."""
+
+    request: Any
+    """The request body as parsed JSON (the raw text when it is not JSON)."""
+    request_faults: list[Violation]
+    """The rules the request itself breaks (empty: a valid request)."""
+    outcome: str
+    """``served``, ``streamed``, ``refused``, ``accepted-invalid``, ``not-served`` or
+    ``no-answer``."""
+    violations: list[Violation] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def must(self) -> list[Violation]:
+        return [v for v in self.violations if v.level is Level.MUST]
+
+    def gating(self, strict: bool = False) -> list[Violation]:
+        return list(self.violations) if strict else self.must
+
+
+def _media_type(headers: Mapping[str, str]) -> str | None:
+    for name, value in headers.items():
+        if name.lower() == "content-type" and value:
+            return value.split(";", 1)[0].strip().lower()
+    return None
+
+
+def _header(headers: Mapping[str, str], wanted: str) -> str | None:
+    for name, value in headers.items():
+        if name.lower() == wanted:
+            return value
+    return None
+
+
+def _parse_json(body: bytes) -> tuple[Any, str | None]:
+    try:
+        return json.loads(body), None
+    except (ValueError, UnicodeDecodeError) as exc:
+        return None, f"the body is not JSON ({exc})"
+
+
+def http_violations(
+    status: int, headers: Mapping[str, str], body: bytes, *, stream_ok: bool
+) -> list[Violation]:
+    """No 5xx; a JSON answer labelled application/json (``stream_ok``: a 200 stream is
+    left to the stream rules)."""
+    out: list[Violation] = []
+    if status >= 500:
+        out.append(make_violation(NO_SERVER_ERROR, f"the target answered HTTP {status}"))
+    if stream_ok and status == 200:
+        return out
+    media = _media_type(headers)
+    if body and media != "application/json":
+        _, problem = _parse_json(body)
+        if problem is None or status != 200:
+            out.append(
+                make_violation(
+                    JSON_CONTENT_TYPE,
+                    f"a JSON answer (HTTP {status}) must be labelled application/json; got "
+                    f"{_header(headers, 'content-type')!r}",
+                )
+            )
+    return out
+
+
+def url_violations(
+    request: Any,
+    response: Any,
+    fetch: Fetch | None,
+    *,
+    profile: Profile | None,
+    check_images: bool,
+    notes: list[str],
+) -> list[Violation]:
+    """Every absolute http(s) ``url`` of the answer fetched: 200 and the image asked for."""
+    out: list[Violation] = []
+    data = response.get("data") if isinstance(response, dict) else None
+    if not isinstance(data, list):
+        return out
+    for i, item in enumerate(data):
+        url = item.get("url") if isinstance(item, dict) else None
+        if not isinstance(url, str):
+            continue
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            continue
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            continue  # response.url.absolute_http reports it
+        path = f"/data/{i}/url"
+        got = fetch(url) if fetch is not None else None
+        if got is None:
+            notes.append(f"data[{i}].url was not fetched (no recorded GET for it)")
+            continue
+        status, _headers, body = got
+        if status != 200:
+            out.append(
+                make_violation(
+                    URL_FETCHABLE,
+                    f"fetching data[{i}].url gave {'no answer' if status is None else f'HTTP {status}'}",
+                    path=path,
+                )
+            )
+            continue
+        notes.append(f"data[{i}].url fetched: HTTP 200, {len(body)} bytes")
+        if check_images:
+            for v in validate_image_bytes(
+                request, body, profile=profile, echoed_size=response.get("size")
+            ):
+                out.append(
+                    Violation(
+                        v.rule, v.level, f"the image at data[{i}].url: {v.message}", v.param, path
+                    )
+                )
+    return out
+
+
+def judge_exchange(
+    request_body: bytes | None,
+    status: int | None,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    profile: Profile | None = None,
+    check_images: bool = True,
+    fetch: Fetch | None = None,
+    lenient_auth: bool = False,
+) -> Judgement:
+    """Judge one exchange with ``POST /images/generations``.
+
+    ``lenient_auth``: a valid request answered 401, 403 or 429 is noted, not counted as
+    refusing a valid request (for third-party cassettes recorded with a dummy key); its
+    error envelope is still judged.
+    """
+    raw = request_body or b""
+    request, problem = _parse_json(raw)
+    if problem is not None:
+        request = raw.decode("utf-8", errors="replace")
+        faults = [make_violation("request.body.object", f"the request {problem}")]
+    else:
+        faults = validate_request(request, profile=profile)
+    if status is None:
+        return Judgement(request, faults, "no-answer", notes=["no answer was recorded"])
+    wants_stream = isinstance(request, dict) and request.get("stream") is True
+    media = _media_type(headers)
+    is_stream = media == "text/event-stream" or (wants_stream and status == 200)
+    violations = http_violations(status, headers, body, stream_ok=is_stream)
+    notes: list[str] = []
+    parsed, parse_problem = _parse_json(body) if not (is_stream and status == 200) else (None, None)
+
+    if faults:
+        if status < 400:
+            seen: set[str] = set()
+            for fault in faults:
+                if fault.rule not in seen:
+                    seen.add(fault.rule)
+                    violations.append(
+                        Violation(
+                            fault.rule,
+                            fault.level,
+                            f"the target accepted the request (HTTP {status}) instead of refusing "
+                            f"it: {fault.message}",
+                            fault.param,
+                            fault.path,
+                        )
+                    )
+            return Judgement(request, faults, "accepted-invalid", violations, notes)
+        violations.extend(validate_error(status, parsed, request=request, profile=profile))
+        error = parsed.get("error") if isinstance(parsed, dict) else None
+        if isinstance(error, dict):
+            notes.append(
+                f"refused: HTTP {status}, param {error.get('param')!r}, code {error.get('code')!r}"
+            )
+        return Judgement(request, faults, "refused", violations, notes)
+
+    if status != 200:
+        if lenient_auth and status in NOT_SERVED_STATUSES:
+            notes.append(f"not served: HTTP {status} (authentication, permission or rate limit)")
+            violations.extend(validate_error(status, parsed, profile=profile))
+            return Judgement(request, faults, "not-served", violations, notes)
+        violations.append(
+            make_violation(
+                VALID_REQUEST_ACCEPTED,
+                f"the validator finds this request valid, but the target answered HTTP {status}",
+            )
+        )
+        if status >= 400:
+            violations.extend(validate_error(status, parsed, profile=profile))
+        return Judgement(request, faults, "not-served", violations, notes)
+
+    if is_stream:
+        events = parse_sse(body)
+        violations.extend(
+            validate_stream(
+                request,
+                events,
+                profile=profile,
+                content_type=_header(headers, "content-type"),
+                check_images=check_images,
+            )
+        )
+        names = [str(e.get("event")) for e in events[:8]]
+        notes.append(f"{len(events)} events: {', '.join(names)}{' ...' if len(events) > 8 else ''}")
+        return Judgement(request, faults, "streamed", violations, notes)
+
+    if parse_problem is not None:
+        violations.append(make_violation("response.body.object", parse_problem))
+        return Judgement(request, faults, "served", violations, notes)
+    violations.extend(
+        validate_response(request, parsed, profile=profile, check_images=check_images)
+    )
+    violations.extend(
+        url_violations(
+            request, parsed, fetch, profile=profile, check_images=check_images, notes=notes
+        )
+    )
+    return Judgement(request, faults, "served", violations, notes)
