@@ -5,17 +5,19 @@ from __future__ import annotations
 import argparse
 import sys
 
-USAGE = """usage: images-conformance {serve,run} [options]
+USAGE = """usage: images-conformance {serve,run,baseline} [options]
 
-  serve  run the reference server (images-conformance serve --help)
-  run    run the conformance suite (images-conformance run --help)
+  serve     run the reference server (images-conformance serve --help)
+  run       run the conformance suite (images-conformance run --help)
+  baseline  write a known-failure baseline from a report (images-conformance baseline --help)
 """
 
 RUN_EPILOG = """Any other arguments go to pytest (e.g. -k EXPR, -x, -n auto, --junitxml FILE).
 Without --base-url (or OPENAI_BASE_URL) the suite runs against the embedded reference server.
 
 exit status: 0 every gating rule passed, 1 some test failed, 2 usage or configuration
-error, 3 target unreachable (or an internal error of pytest)."""
+error (or no verdict: nothing ran, interrupted, internal error), 3 target unreachable.
+See docs/gating.md (report, baseline, --max-generations)."""
 
 # Our options -> the plugin's spellings (which never clash with other plugins).
 _FORWARDED = {
@@ -104,6 +106,10 @@ def main(argv: list[str] | None = None) -> int:
         return serve_main(rest)
     if command == "run":
         return run(rest)
+    if command == "baseline":  # issue 6 (conformance_tests/_baseline.py)
+        from ._baseline import main as baseline_main
+
+        return baseline_main(rest)
     print(f"images-conformance: unknown command {command!r}", file=sys.stderr)
     return 2
 
