@@ -1,0 +1,319 @@
+"""``images-conformance validate-cassette PATH...``: judge recorded traffic to the endpoint.
+
+Reads cassette files (vcrpy YAML or JSON, Ruby VCR, Azure SDK test proxy records;
+optionally gzip-compressed; directories are searched for them) and judges every
+interaction with ``POST .../images/generations`` as the recorded scenarios do: the
+request, then the response with its images, the stream, or the error. An image URL in a
+response is checked against the GET of that URL when the same cassette recorded one.
+
+Exit status: 0 when no MUST rule is broken (SHOULD deviations are reported), 1 when one
+is (or a SHOULD rule, with ``--strict``), 2 when a file cannot be read as a cassette or
+no interaction with the endpoint was found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from validator import DEFAULT_PROFILE, RULES, Profile, ProfileError, Violation
+
+from ._cassettes import Cassette, CassetteError, Interaction, load_cassette
+from ._judge import Judgement, judge_exchange
+
+PROG = "images-conformance validate-cassette"
+CASSETTE_SUFFIXES = (".yaml", ".yml", ".json", ".yaml.gz", ".yml.gz", ".json.gz")
+
+
+@dataclass
+class Judged:
+    interaction: Interaction
+    judgement: Judgement
+
+
+@dataclass
+class FileResult:
+    path: Path
+    error: str | None = None
+    format: str | None = None
+    total: int = 0
+    judged: list[Judged] = field(default_factory=list)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog=PROG,
+        description="Judge recorded traffic to POST /images/generations (vcrpy YAML/JSON, "
+        "Ruby VCR or Azure test-proxy cassettes) against the endpoint document's rules.",
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="cassette files or directories")
+    p.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="TOML profile of the target that answered (model names, features); "
+        "default: OpenAI's own behaviour",
+    )
+    p.add_argument(
+        "--no-images",
+        action="store_true",
+        help="judge shapes only, not image bytes (for recordings whose images were replaced "
+        "by placeholders)",
+    )
+    p.add_argument(
+        "--strict", action="store_true", help="SHOULD deviations also give exit status 1"
+    )
+    p.add_argument(
+        "--strict-auth",
+        action="store_true",
+        help="count 401/403/429 answers to valid requests as refusals (by default they are "
+        "noted: recordings are often made with a dummy key)",
+    )
+    p.add_argument(
+        "-q", "--quiet", action="store_true", help="list only interactions with findings"
+    )
+    p.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+    return p
+
+
+def _files(paths: list[str]) -> Iterator[tuple[Path, str | None]]:
+    """Cassette files named or found in directories; (path, problem) for missing ones."""
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            found = sorted(
+                f
+                for f in p.rglob("*")
+                if f.is_file() and f.name.lower().endswith(CASSETTE_SUFFIXES)
+            )
+            if not found:
+                yield (
+                    p,
+                    f"{p} is a directory with no cassette files ({', '.join(CASSETTE_SUFFIXES)})",
+                )
+            for f in found:
+                yield f, None
+        elif p.exists():
+            yield p, None
+        else:
+            yield p, f"{p}: no such file or directory"
+
+
+def _judge_file(
+    cassette: Cassette, *, profile: Profile, check_images: bool, strict_auth: bool
+) -> list[Judged]:
+    out = []
+
+    def fetch(url: str) -> tuple[int | None, dict[str, str], bytes] | None:
+        got = cassette.find_get(url)
+        if got is None:
+            return None
+        return got.status, got.response_headers, got.response_body
+
+    for inter in cassette.generations():
+        judgement = judge_exchange(
+            inter.request_body,
+            inter.status,
+            inter.response_headers,
+            inter.response_body,
+            profile=profile,
+            check_images=check_images,
+            fetch=fetch,
+            lenient_auth=not strict_auth,
+        )
+        judgement.notes[:0] = inter.notes
+        out.append(Judged(inter, judgement))
+    return out
+
+
+def validate_paths(
+    paths: list[str],
+    *,
+    profile: Profile | None = None,
+    check_images: bool = True,
+    strict_auth: bool = False,
+) -> list[FileResult]:
+    """Judge every cassette under ``paths``."""
+    profile = profile or DEFAULT_PROFILE
+    results = []
+    for path, problem in _files(paths):
+        result = FileResult(path)
+        results.append(result)
+        if problem:
+            result.error = problem
+            continue
+        try:
+            cassette = load_cassette(path)
+        except CassetteError as exc:
+            result.error = str(exc)
+            continue
+        except Exception as exc:  # a reader bug must not hide the other files' verdicts
+            result.error = f"{path} could not be read ({type(exc).__name__}: {exc})"
+            continue
+        result.format = cassette.format
+        result.total = len(cassette.interactions)
+        result.judged = _judge_file(
+            cassette, profile=profile, check_images=check_images, strict_auth=strict_auth
+        )
+    return results
+
+
+# -- output ----------------------------------------------------------------------------------
+def _short(value: Any, limit: int = 160) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _status_line(j: Judged) -> str:
+    i = j.interaction
+    answer = "no answer" if i.status is None else f"HTTP {i.status}"
+    ct = i.content_type or "no content-type"
+    return f"#{i.index} {i.method} {i.uri} -> {answer}, {ct}"
+
+
+def _verdict_word(j: Judgement, strict: bool) -> str:
+    if j.must:
+        return "NOT CONFORMANT"
+    if j.violations:
+        return "conformant, with SHOULD deviations" if not strict else "NOT CONFORMANT (strict)"
+    return "conformant"
+
+
+def _violation_line(v: Violation) -> str:
+    where = f" at {v.path}" if v.path else ""
+    param = f" (param {v.param})" if v.param else ""
+    return f"{v.level!s:<6} {v.rule}{where}{param}: {v.message}"
+
+
+def print_text(results: list[FileResult], *, strict: bool, quiet: bool, out: TextIO) -> None:
+    for r in results:
+        if r.error:
+            print(f"{r.path}: UNREADABLE: {r.error}", file=out)
+            continue
+        bad = [
+            j
+            for j in r.judged
+            if j.judgement.gating(strict) or (not quiet and j.judgement.violations)
+        ]
+        if quiet and not bad:
+            continue
+        print(
+            f"{r.path} ({r.format}; {r.total} interaction(s), "
+            f"{len(r.judged)} with the generations endpoint)",
+            file=out,
+        )
+        if not r.judged:
+            print("  no interaction with POST .../images/generations", file=out)
+        for j in r.judged:
+            jj = j.judgement
+            if quiet and not jj.gating(strict):
+                continue
+            print(f"  {_status_line(j)}: {_verdict_word(jj, strict)}", file=out)
+            print(f"    request: {_short(jj.request)}", file=out)
+            if jj.request_faults:
+                faults = ", ".join(sorted({v.rule for v in jj.request_faults}))
+                print(f"    the request itself breaks: {faults}", file=out)
+            for v in jj.violations:
+                print(f"    {_violation_line(v)}", file=out)
+                rule = RULES.get(v.rule)
+                if rule is not None and not quiet and rule.quote not in v.message:
+                    print(f'           the document: "{_short(rule.quote, 200)}"', file=out)
+            for note in jj.notes:
+                print(f"    note: {note}", file=out)
+
+
+def _summary(results: list[FileResult], strict: bool) -> tuple[str, int]:
+    unreadable = [r for r in results if r.error]
+    judged = [j for r in results for j in r.judged]
+    failing = [j for j in judged if j.judgement.gating(strict)]
+    should_only = [j for j in judged if j.judgement.violations and not j.judgement.must]
+    line = (
+        f"{len(results)} file(s), {len(judged)} interaction(s) with the generations endpoint "
+        f"judged: {len(failing)} not conformant"
+        + ("" if strict else f", {len(should_only)} with SHOULD deviations only")
+        + (f"; {len(unreadable)} file(s) unreadable" if unreadable else "")
+    )
+    if unreadable:
+        code = 2
+    elif not judged:
+        line += "; nothing to judge (no POST .../images/generations in these files)"
+        code = 2
+    else:
+        code = 1 if failing else 0
+    return line, code
+
+
+def _as_json(results: list[FileResult], strict: bool, code: int) -> dict[str, Any]:
+    def violation(v: Violation) -> dict[str, Any]:
+        return {
+            "rule": v.rule,
+            "level": str(v.level),
+            "message": v.message,
+            "param": v.param,
+            "path": v.path,
+        }
+
+    return {
+        "exit_code": code,
+        "files": [
+            {
+                "path": str(r.path),
+                "error": r.error,
+                "format": r.format,
+                "interactions": r.total,
+                "judged": [
+                    {
+                        "index": j.interaction.index,
+                        "method": j.interaction.method,
+                        "uri": j.interaction.uri,
+                        "status": j.interaction.status,
+                        "outcome": j.judgement.outcome,
+                        "conformant": not j.judgement.gating(strict),
+                        "request_faults": sorted({v.rule for v in j.judgement.request_faults}),
+                        "violations": [violation(v) for v in j.judgement.violations],
+                        "notes": j.judgement.notes,
+                    }
+                    for j in r.judged
+                ],
+            }
+            for r in results
+        ],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command; returns the exit status."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
+        return int(exc.code or 0)
+    profile = DEFAULT_PROFILE
+    if args.profile:
+        try:
+            profile = Profile.from_toml(args.profile)
+        except ProfileError as exc:
+            print(f"{PROG}: {exc}", file=sys.stderr)
+            return 2
+    results = validate_paths(
+        args.paths, profile=profile, check_images=not args.no_images, strict_auth=args.strict_auth
+    )
+    line, code = _summary(results, args.strict)
+    if args.json:
+        json.dump(_as_json(results, args.strict, code), sys.stdout, indent=2)
+        print(file=sys.stdout)
+    else:
+        print_text(results, strict=args.strict, quiet=args.quiet, out=sys.stdout)
+        print(line, file=sys.stdout)
+    for r in results:
+        if r.error:
+            print(f"{PROG}: {r.error}", file=sys.stderr)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
