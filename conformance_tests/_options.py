@@ -32,7 +32,7 @@ class Level:
 
 LEVELS: dict[str, Level] = {
     "quick": Level("quick", positive=1, negative=1, streaming=1, cheap=True, shrink=False),
-    "standard": Level("standard", positive=6, negative=2, streaming=3, cheap=False, shrink=False),
+    "standard": Level("standard", positive=10, negative=3, streaming=5, cheap=False, shrink=False),
     "thorough": Level("thorough", positive=40, negative=10, streaming=15, cheap=False, shrink=True),
 }
 DEFAULT_LEVEL = "standard"

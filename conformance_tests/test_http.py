@@ -15,9 +15,10 @@ from ._checks import (
     answered,
     judge_refusal,
 )
+from ._target import SUITE_KEY_PREFIX
 
 COMMON = (NO_SERVER_ERROR, JSON_CONTENT_TYPE)
-WRONG_KEY = "sk-images-conformance-wrong-key-0000"
+WRONG_KEY = SUITE_KEY_PREFIX + "wrong-key-0000"
 
 
 def _cheap_valid_body(conformance_target) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from broken_servers import HANGING, VARIANTS, broken_app, serving
+from broken_servers import HANGING, HUGE, VARIANTS, broken_app, serving
 from suite_runs import run_suite
 
 pytestmark = pytest.mark.usefixtures("suite_env")
@@ -40,6 +40,9 @@ def test_suite_fails_on_broken_variant(variant, pytester):
     for rule in variant.rules:
         assert rule in text, f"the failure messages do not name {rule}"
     assert "curl -sS" in text
+    if variant.api_key:
+        assert variant.api_key not in text, "the API key must be masked in failure messages"
+        assert "$OPENAI_API_KEY" in text or "sk-..." in text
 
 
 def test_should_rules_do_not_fail_outside_strict_mode(pytester):
@@ -82,3 +85,13 @@ def test_hanging_target_gives_failures_not_a_stuck_run(pytester):
     assert elapsed < 10, elapsed
     assert "timed out" in run.failure_text()
     assert "stopped waiting" in run.failure_text()
+
+
+def test_huge_answers_are_read_with_a_cap(pytester):
+    with serving(broken_app(HUGE)) as server:
+        run = run_suite(pytester, "--base-url", server.base_url, "-k", HUGE.select, *HUGE.args)
+    assert run.ret == pytest.ExitCode.TESTS_FAILED
+    assert "response.body.object" in run.gating_rules()
+    text = run.failure_text()
+    assert "cut at 1048576 bytes (the response size cap)" in text
+    assert len(text) < 20_000  # the failure shows a trimmed body, not megabytes

@@ -117,7 +117,7 @@ def test_verdicts_are_reproducible(pytester):
             )
             assert run.ret == pytest.ExitCode.OK, run.failure_text()
             runs.append(list(bodies))
-    assert len(runs[0]) > 40
+    assert len(runs[0]) > 60
     assert runs[0] == runs[1]
 
 
@@ -196,6 +196,8 @@ def test_cli_run_and_xdist(tmp_path):
             "no:cacheprovider",
             "--conformance-level",
             "quick",
+            "-k",
+            "test_negative or test_examples",
             "--junitxml",
             str(tmp_path / "junit.xml"),
         ],

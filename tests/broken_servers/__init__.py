@@ -348,6 +348,18 @@ def extra_partial_images(ex: Exchange) -> None:
     ex.response_body = "\n\n".join(out).encode()
 
 
+def html_page(ex: Exchange) -> None:
+    if ex.path == GENERATIONS and ex.status == 200:
+        ex.response_headers = {"content-type": "text/html; charset=utf-8"}
+        ex.response_body = b"<html><body>Image generated!</body></html>"
+
+
+def huge_body(ex: Exchange) -> None:
+    if ex.path == GENERATIONS and ex.status == 200:
+        ex.response_headers = {"content-type": "application/json"}
+        ex.response_body = b'{"created": 1, "data": [{"b64_json": "' + b"A" * (3 << 20) + b'"}]}'
+
+
 async def hang(ex: Exchange) -> None:
     if ex.path == GENERATIONS and ex.method == "POST":
         await asyncio.sleep(30)
@@ -516,6 +528,13 @@ VARIANTS: list[Variant] = [
         args=("--conformance-strict",),
     ),
     Variant(
+        "html-page",
+        "answers valid requests with a 200 HTML page",
+        ("response.body.object",),
+        "test_document_example",
+        on_response=html_page,
+    ),
+    Variant(
         "extra-partial-images",
         "sends more partial images than partial_images asks for",
         ("stream.partial.count_max",),
@@ -542,6 +561,15 @@ def serving(app: Any) -> Iterator[ServerThread]:
     finally:
         server.stop()
 
+
+HUGE = Variant(
+    "huge-body",
+    "answers with 3 MB of JSON (read with a 1 MB cap)",
+    ("response.body.object",),
+    "test_fixed_valid_request and gpt-image-n2",
+    on_response=huge_body,
+    args=("--conformance-max-response-mb", "1"),
+)
 
 HANGING = Variant(
     "hanging",
