@@ -77,8 +77,14 @@ def recorded_scenarios_requested(config: pytest.Config) -> bool:
     return any("test_recorded" in str(arg) for arg in config.args)
 
 
+_RAN = pytest.StashKey[int]()
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if recorded_scenarios_requested(config):
+        config.stash[_RAN] = sum(
+            getattr(getattr(i, "module", None), "__name__", "") == RECORDED_MODULE for i in items
+        )
         return
     keep, drop = [], []
     for item in items:
@@ -129,3 +135,17 @@ def cassette_root(config: pytest.Config) -> Path:
 def cassette_dir(config: pytest.Config) -> Path:
     """``<cassette root>/<target name>``."""
     return cassette_root(config) / cassette_target_name(config)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    count = config.stash.get(_RAN, 0)
+    if not count:
+        return
+    mode = _opt(config, "record_mode") or "none"
+    if _opt(config, "disable_recording"):
+        how = "run live, no cassettes (--disable-recording)"
+    elif mode == "none":
+        how = f"replayed from {cassette_dir(config)}"
+    else:
+        how = f"recorded into (or replayed from) {cassette_dir(config)}, record mode {mode}"
+    terminalreporter.write_line(f"images-conformance: {count} recorded scenarios {how}")
