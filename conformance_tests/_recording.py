@@ -1,6 +1,8 @@
 """pytest plugin of the recorded scenarios (``conformance_tests/test_recorded.py``).
 
-Adds the options ``--cassette-target``, ``--cassette-dir`` and ``--cassette-gzip``,
+Adds the options ``--cassette-target``, ``--cassette-dir`` (or the environment variables
+``IMAGES_CONFORMANCE_CASSETTE_TARGET`` and ``IMAGES_CONFORMANCE_CASSETTE_DIR``) and
+``--cassette-gzip``,
 registers the request matchers with every vcrpy instance pytest-recording makes, and
 keeps the recorded scenarios out of ordinary suite runs: they are collected only when
 asked for (a ``--record-mode``, a ``--cassette-*`` option, ``-m vcr``, or
@@ -11,6 +13,7 @@ Registered by ``conformance_tests/conftest.py``; a no-op if registered twice.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -62,8 +65,18 @@ def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
     register_matchers(vcr)
 
 
+ENV_FALLBACKS = {
+    "cassette_target": "IMAGES_CONFORMANCE_CASSETTE_TARGET",
+    "cassette_dir": "IMAGES_CONFORMANCE_CASSETTE_DIR",
+}
+"""Environment variables read when the option is not given (or not registered in time)."""
+
+
 def _opt(config: pytest.Config, name: str) -> Any:
-    return config.getoption(name, default=None)
+    value = config.getoption(name, default=None)
+    if value is None and name in ENV_FALLBACKS:
+        value = os.environ.get(ENV_FALLBACKS[name]) or None
+    return value
 
 
 def recorded_scenarios_requested(config: pytest.Config) -> bool:

@@ -153,7 +153,9 @@ def _params() -> list[Any]:
 def _record_command(config: pytest.Config) -> str:
     name = cassette_target_name(config)
     target = "" if name == "reference" else f" --base-url URL --cassette-target {name}"
-    return f"pytest conformance_tests/test_recorded.py --record-mode=once{target}"
+    given_dir = config.getoption("cassette_dir", default=None)
+    where = f" --cassette-dir {given_dir}" if given_dir else ""
+    return f"pytest conformance_tests/test_recorded.py --record-mode=once{target}{where}"
 
 
 def _shown(path: str | Path) -> str:

@@ -336,7 +336,9 @@ def test_a_missing_cassette_skips_its_scenario_naming_the_file(run_recorded, tmp
     result.stdout.fnmatch_lines([f"*no cassette {expected} (record it with: *--record-mode=once*"])
 
 
-def test_the_target_name_comes_from_the_option_the_profile_or_the_host(run_recorded, tmp_path):
+def test_the_target_name_comes_from_the_option_the_profile_or_the_host(
+    run_recorded, tmp_path, monkeypatch
+):
     profile = tmp_path / "acme.toml"
     profile.write_text('name = "acme-images"\n')
     for args, name in (
@@ -347,6 +349,13 @@ def test_the_target_name_comes_from_the_option_the_profile_or_the_host(run_recor
         result = run_recorded(f"--cassette-dir={tmp_path}", "-k", "gpt-image-png", *args)
         result.assert_outcomes(skipped=1)
         result.stdout.fnmatch_lines([f"*no cassette {tmp_path / name / 'gpt-image-png.yaml'}*"])
+    monkeypatch.setenv("IMAGES_CONFORMANCE_CASSETTE_TARGET", "from-env")
+    monkeypatch.setenv("IMAGES_CONFORMANCE_CASSETTE_DIR", str(tmp_path / "env"))
+    result = run_recorded("-k", "gpt-image-png")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(
+        [f"*no cassette {tmp_path / 'env' / 'from-env' / 'gpt-image-png.yaml'}*"]
+    )
 
 
 def _copy_reference(tmp_path: Path, *ids: str) -> Path:
