@@ -40,6 +40,30 @@ def test_suite_passes_against_the_reference_server(pytester):
     assert not run.gating_rules()
 
 
+def test_suite_passes_with_a_custom_profile(pytester):
+    """Own model names, a subset of features: the embedded server serves the profile too."""
+    profile = pytester.path / "custom.toml"
+    profile.write_text(
+        textwrap.dedent(
+            """
+            name = "custom"
+            include_document_models = false
+            default_model = "flux-small"
+            features = ["gpt-image", "dall-e-2", "b64_json_responses", "streaming"]
+            [models]
+            "flux-pro" = "gpt-image"
+            "flux-small" = "dall-e-2"
+            """
+        )
+    )
+    run = run_suite(pytester, "--profile", str(profile), "--conformance-level", "quick")
+    assert run.ret == pytest.ExitCode.OK, run.failure_text()
+    reasons = [str(r.longrepr) for r in run.reports if r.skipped]
+    assert any("serves none of ('dall-e-3',)" in x for x in reasons)
+    assert any("feature 'dall-e-3' not declared" in x for x in reasons)
+    assert run.outcomes()["passed"] >= 40
+
+
 def test_auth_is_checked_when_an_api_key_is_given(pytester):
     run = run_suite(pytester, "--api-key", "sk-test-key-abcdefgh", "-k", "test_api_key_is_checked")
     assert run.ret == pytest.ExitCode.OK, run.failure_text()
