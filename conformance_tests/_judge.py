@@ -209,12 +209,12 @@ def judge_exchange(
         faults = validate_request(request, profile=profile)
     if status is None:
         return Judgement(request, faults, "no-answer", notes=["no answer was recorded"])
-    wants_stream = isinstance(request, dict) and request.get("stream") is True
-    media = _media_type(headers)
-    is_stream = media == "text/event-stream" or (wants_stream and status == 200)
+    # A stream is judged as one when the request asked for it (a JSON answer then breaks
+    # stream.content_type); an event stream answering any other request is not JSON.
+    is_stream = isinstance(request, dict) and request.get("stream") is True and status == 200
     violations = http_violations(status, headers, body, stream_ok=is_stream)
     notes: list[str] = []
-    parsed, parse_problem = _parse_json(body) if not (is_stream and status == 200) else (None, None)
+    parsed, parse_problem = (None, None) if is_stream else _parse_json(body)
 
     if faults:
         if status < 400:

@@ -350,6 +350,14 @@ def test_stream_judging_in_a_cassette(capsys, tmp_path):
     path = _write_vcrpy(tmp_path / "s.yaml", [_vcrpy_interaction(stream_request, 200, as_json)])
     code, out, _ = run(capsys, path)
     assert code == 1 and "stream.content_type" in out
+    sse = (REFERENCE / "gpt-image-stream-partial-images.yaml").read_text()
+    not_asked = yaml.safe_load(sse)
+    not_asked["interactions"][0]["request"]["body"] = json.dumps(
+        {"model": "gpt-image-1", "prompt": "A"}
+    )
+    path = _write_vcrpy(tmp_path / "n.yaml", not_asked["interactions"])
+    code, out, _ = run(capsys, path)
+    assert code == 1 and "response.body.object" in out and "http.json_content_type" not in out
     ok = REFERENCE / "gpt-image-stream-partial-images.yaml"
     code, out, _ = run(capsys, ok)
     assert (
