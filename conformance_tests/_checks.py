@@ -113,8 +113,9 @@ def http_violations(exchange: Exchange, *, expect_stream: bool = False) -> list[
             out.append(
                 violation(
                     JSON_CONTENT_TYPE,
-                    f"a JSON answer (HTTP {status}) must be labelled application/json; "
-                    f"got {exchange.headers.get('content-type')!r}",
+                    f"the answer (HTTP {status}) must be JSON labelled application/json; got "
+                    f"{'JSON' if is_json else 'a body that is not JSON'} labelled "
+                    f"{exchange.headers.get('content-type')!r}",
                 )
             )
     return out

@@ -100,9 +100,14 @@ def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
         return
     target = Target(opts.base_url, api_key=opts.api_key, profile=opts.profile, timeout=opts.timeout)
     try:
-        problem = target.check_reachable()
+        _stop_if_unreachable(target)
     finally:
         target.close()
+
+
+def _stop_if_unreachable(target: Target) -> None:
+    """End the run with one message and exit status 3 when nothing answers at the target."""
+    problem = target.check_reachable()
     if problem:
         pytest.exit(f"images-conformance: {problem}", returncode=3)
 
@@ -162,9 +167,7 @@ def conformance_target(conformance_options: SuiteOptions) -> Iterator[Target]:
         )
         stack.callback(target.close)
         if not embedded:
-            problem = target.check_reachable()
-            if problem:
-                pytest.exit(f"images-conformance: {problem}", returncode=3)
+            _stop_if_unreachable(target)
         yield target
 
 
