@@ -95,3 +95,26 @@ def test_huge_answers_are_read_with_a_cap(pytester):
     text = run.failure_text()
     assert "cut at 1048576 bytes (the response size cap)" in text
     assert len(text) < 20_000  # the failure shows a trimmed body, not megabytes
+
+
+def test_known_failures_of_the_profile_are_expected_failures(pytester):
+    """A rule the profile lists under known_failures is reported as xfail with its reason."""
+    variant = next(v for v in VARIANTS if v.name == "fewer-images")
+    profile = pytester.path / "known.toml"
+    profile.write_text('[known_failures]\n"response.data.count_matches_n" = "n is clamped"\n')
+    with serving(broken_app(variant)) as server:
+        run = run_suite(
+            pytester,
+            "--base-url",
+            server.base_url,
+            "--profile",
+            str(profile),
+            "--conformance-level",
+            "quick",
+            "-k",
+            variant.select,
+        )
+    assert run.ret == pytest.ExitCode.OK, run.failure_text()
+    xfails = [r for r in run.reports if hasattr(r, "wasxfail")]
+    assert xfails
+    assert all("response.data.count_matches_n (n is clamped)" in r.wasxfail for r in xfails)
