@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from validator import FAMILIES, Profile, resolve_model
@@ -45,7 +45,6 @@ class Case:
     body: dict[str, Any]
     rules: tuple[str, ...]
     features: tuple[str, ...] = ()
-    marks: tuple[Any, ...] = field(default=())
 
     def for_profile(self, profile: Profile) -> dict[str, Any] | None:
         """The body with model placeholders resolved; None when the profile has no such model."""

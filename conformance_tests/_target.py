@@ -92,13 +92,6 @@ class Exchange:
             raise self._parsed
         return self._parsed
 
-    def request_json(self) -> Any:
-        """The request body as the target received it, parsed (None when it is not JSON)."""
-        try:
-            return json.loads(self.request_body)
-        except ValueError:
-            return None
-
     def curl(self) -> str:
         """A curl command that repeats this request (API key as ``$OPENAI_API_KEY``)."""
         parts = ["curl -sS"]
@@ -240,10 +233,6 @@ class Target:
         if self.profile.auth is not None:
             return self.profile.auth
         return self.api_key is not None
-
-    @property
-    def display_url(self) -> str:
-        return public_url(self.base_url) + (" (embedded reference server)" if self.embedded else "")
 
     # -- calls ---------------------------------------------------------------------------
     def post_generation(

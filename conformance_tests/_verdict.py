@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from validator import RULES, Level, Violation
+from validator import Level, Violation
 
 from ._target import Exchange, Target
 
@@ -155,14 +155,6 @@ class Verdict:
             "not_exercised": self.not_exercised,
             "failure": self.failure[:4000] if self.failure else None,
         }
-
-
-def rule_line(rule_id: str) -> str:
-    """``rule.id [LEVEL]: "quote"`` for a rule of the table."""
-    rule = RULES.get(rule_id)
-    if rule is None:
-        return rule_id
-    return f'{rule.id} [{rule.level}]: "{rule.quote}"'
 
 
 def format_failure(
