@@ -23,8 +23,10 @@ from validator_builders import (
 from conformance_tests.strategies import valid_requests
 from validator import (
     RULES,
+    FetchedImage,
     parse_sse,
     validate_error,
+    validate_exchange,
     validate_response,
     validate_stream,
 )
@@ -80,6 +82,43 @@ def test_error_envelope_passes():
     }
     assert validate_error(400, body) == []
     assert validate_error(400, body, request={"prompt": "x", "n": 11}) == []
+
+
+@pytest.mark.parametrize(
+    ("status", "situation", "content_type", "stream"),
+    [
+        (200, "valid", "application/json", False),
+        (200, "valid", "text/event-stream", True),
+        (400, "malformed_json", "application/json; charset=utf-8", False),
+        (401, "missing_key", "application/json", False),
+        (401, "wrong_key", "application/json", False),
+        (405, "wrong_method", "application/json", False),
+        (400, "any", "application/json", False),
+    ],
+)
+def test_conformant_http_answers_pass(status, situation, content_type, stream):
+    assert (
+        validate_exchange(
+            status, content_type=content_type, body=b"{}", situation=situation, stream=stream
+        )
+        == []
+    )
+
+
+def test_fetched_url_images_are_judged():
+    png = image_bytes("256x256")
+    assert (
+        validate_response(
+            D2_URL,
+            response_for(D2_URL),
+            fetched={0: FetchedImage(200, png), 1: FetchedImage(200, png)},
+        )
+        == []
+    )
+    found = validate_response(
+        D2_URL, response_for(D2_URL), fetched={1: FetchedImage(200, image_bytes("512x512"))}
+    )
+    assert [(v.rule, v.path) for v in found] == [("image.size", "/data/1/url")]
 
 
 def test_fetched_url_image_bytes_pass():
@@ -158,6 +197,12 @@ FIRES: dict[str, list[Mutation]] = {
         _response(D2_URL, _set(["data", 0, "url"], "/images/a.png")),
         _response(D3, _set(["data", 0, "url"], "file:///tmp/a.png")),
     ],
+    "response.url.fetchable": [
+        lambda: validate_response(D2_URL, response_for(D2_URL), fetched={0: FetchedImage(404)}),
+        lambda: validate_response(
+            D2_URL, response_for(D2_URL), fetched={1: FetchedImage(None, error="timed out")}
+        ),
+    ],
     "response.revised_prompt.dalle3_only": [
         _response(D2_URL, _set(["data", 0, "revised_prompt"], "x"))
     ],
@@ -225,6 +270,20 @@ FIRES: dict[str, list[Mutation]] = {
     ],
     "stream.usage.sums": [_stream(STREAM, _set([2, "data", "usage", "total_tokens"], 5))],
     "stream.echo.matches_request": [_stream(STREAM, _set([2, "data", "quality"], "high"))],
+    "http.no_server_error": [
+        lambda: validate_exchange(500, content_type="application/json", body=b"{}")
+    ],
+    "http.json_content_type": [
+        lambda: validate_exchange(400, content_type="text/plain", body=b'{"error": {}}'),
+        lambda: validate_exchange(400, content_type="text/html", body=b"<h1>bad</h1>"),
+    ],
+    "http.valid_request_accepted": [lambda: validate_exchange(422, situation="valid")],
+    "http.auth_required": [
+        lambda: validate_exchange(200, situation="missing_key"),
+        lambda: validate_exchange(403, situation="wrong_key"),
+    ],
+    "http.malformed_json_400": [lambda: validate_exchange(422, situation="malformed_json")],
+    "http.method_not_allowed": [lambda: validate_exchange(404, situation="wrong_method")],
     "error.status": [
         lambda: validate_error(
             200, {"error": {"message": "", "type": "x", "param": None, "code": None}}
@@ -253,9 +312,7 @@ FIRES: dict[str, list[Mutation]] = {
 
 
 def test_every_answer_rule_has_a_firing_case():
-    answer_rules = {
-        r.id for r in RULES.values() if r.kind in ("response", "stream", "image", "error")
-    }
+    answer_rules = {r.id for r in RULES.values() if r.kind != "request"}
     assert answer_rules == set(FIRES)
 
 

@@ -8,6 +8,7 @@ The public API::
     validate_error(status, body, *, request=None, profile=None) -> list[Violation]
     parse_sse(text) -> list[dict]
     validate_image_bytes(request, data, *, profile=None) -> list[Violation]  # e.g. a fetched url
+    validate_exchange(status, *, content_type=None, body=b"", situation="any") -> list[Violation]
     check_request(body, *, profile=None)  # raises RequestInvalid
     resolve_model(body, *, profile=None) -> ResolvedModel
 
@@ -17,11 +18,13 @@ An empty list means no rule is broken. Every rule is in ``RULES`` (see docs/rule
 from ._models import FAMILIES, Family, ResolvedModel
 from ._profile import DEFAULT_PROFILE, FEATURES, Profile, ProfileError
 from ._rules import RULES, Rule
+from ._rules._context import FetchedImage
 from ._sse import parse_sse
 from ._validate import (
     check_request,
     resolve_model,
     validate_error,
+    validate_exchange,
     validate_image_bytes,
     validate_request,
     validate_response,
@@ -35,6 +38,7 @@ __all__ = [
     "FEATURES",
     "RULES",
     "Family",
+    "FetchedImage",
     "Level",
     "Profile",
     "ProfileError",
@@ -46,6 +50,7 @@ __all__ = [
     "parse_sse",
     "resolve_model",
     "validate_error",
+    "validate_exchange",
     "validate_image_bytes",
     "validate_request",
     "validate_response",

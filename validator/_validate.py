@@ -10,6 +10,8 @@ from ._profile import DEFAULT_PROFILE, Profile
 from ._rules import RULES, Rule, rules_of
 from ._rules._context import (
     ErrorContext,
+    FetchedImage,
+    HttpContext,
     ImageContext,
     RequestContext,
     ResponseContext,
@@ -30,6 +32,7 @@ _RESPONSE_RULES = rules_of("response")
 _STREAM_RULES = rules_of("stream")
 _IMAGE_RULES = rules_of("image")
 _ERROR_RULES = rules_of("error")
+_HTTP_RULES = rules_of("http")
 
 _MEMO_LIMIT = 8192
 _MEMO_TYPES = (str, int, float, bool, type(None))
@@ -152,17 +155,24 @@ def _with_path(v: Violation, base: str) -> Violation:
 
 
 def validate_response(
-    request: Any, response: Any, *, profile: Profile | None = None, check_images: bool = True
+    request: Any,
+    response: Any,
+    *,
+    profile: Profile | None = None,
+    check_images: bool = True,
+    fetched: Mapping[int, FetchedImage] | None = None,
 ) -> list[Violation]:
     """Every rule a parsed non-streaming response breaks, given the request that produced it.
 
     Images carried as ``b64_json`` are decoded and checked (format, pixel size,
-    transparency) unless ``check_images`` is false. Never raises for JSON values.
+    transparency) unless ``check_images`` is false. ``fetched`` maps a data index to what
+    a GET of that item's ``url`` gave: such images are judged too. Never raises for JSON
+    values.
     """
     profile = profile or DEFAULT_PROFILE
     req = _request_dict(request)
     model = resolve_model(req, profile=profile)
-    ctx = ResponseContext(req, response, profile, model)
+    ctx = ResponseContext(req, response, profile, model, fetched)
     out = list(RULES["response.body.object"].run(ctx))
     if out:
         return out
@@ -175,6 +185,28 @@ def validate_response(
                     item["b64_json"], f"/data/{i}/b64_json", req, model, response.get("size")
                 )
                 out.extend(_run_image_rules(ictx))
+    for i, got in sorted((fetched or {}).items()):
+        if check_images and got.status == 200 and not got.error:
+            ictx = _image_context(got.body, f"/data/{i}/url", req, model, response.get("size"))
+            out.extend(_run_image_rules(ictx, skip_base64=True))
+    return out
+
+
+def validate_exchange(
+    status: int | None,
+    *,
+    content_type: str | None = None,
+    body: bytes = b"",
+    situation: str = "any",
+    stream: bool = False,
+) -> list[Violation]:
+    """The HTTP rules for one answer: no 5xx, JSON labelled as JSON, and the status the
+    ``situation`` calls for (``valid``: 200; ``malformed_json``: 400; ``missing_key`` and
+    ``wrong_key``: 401; ``wrong_method``: 405; ``any``: none in particular)."""
+    ctx = HttpContext(status, content_type, body, situation, stream)
+    out: list[Violation] = []
+    for r in _HTTP_RULES:
+        out.extend(r.run(ctx))
     return out
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .._models import ResolvedModel
@@ -48,8 +48,8 @@ class ResponseContext:
     response: Any
     profile: Profile
     model: ResolvedModel
-    images: list[Any] = field(default_factory=list)
-    """Decoded image facts, one per data item (filled by the image inspection)."""
+    fetched: Any = None
+    """data index -> FetchedImage, for the urls the caller fetched (None: none were)."""
 
 
 @dataclass
@@ -77,6 +77,28 @@ class ImageContext:
     opaque: bool
     info: Any = None
     """The inspection result, filled once by the image rules (see _images.py)."""
+
+
+@dataclass
+class HttpContext:
+    """One HTTP answer and the situation the request created."""
+
+    status: int | None
+    content_type: str | None = None
+    body: bytes = b""
+    situation: str = "any"
+    """valid, malformed_json, missing_key, wrong_key, wrong_method, or any."""
+    stream: bool = False
+    """The request asked for a stream."""
+
+
+@dataclass
+class FetchedImage:
+    """What a GET of an image URL gave: the status (None: no answer), the body, an error."""
+
+    status: int | None
+    body: bytes = b""
+    error: str | None = None
 
 
 @dataclass

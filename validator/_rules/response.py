@@ -180,6 +180,25 @@ def url_absolute(ctx: ResponseContext) -> Iterator[Finding]:
 
 
 @rule(
+    "response.url.fetchable",
+    MUST,
+    params=["response_format"],
+    quote="url: When using dall-e-2 or dall-e-3, the URL of the generated image if "
+    "response_format is set to url (default value). URLs are only valid for 60 minutes after "
+    "the image has been generated.",
+    feature="url_responses",
+)
+def url_fetchable(ctx: ResponseContext) -> Iterator[Finding]:
+    """Each url the caller fetched answered 200 (judged only where fetch results are given)."""
+    for i, fetched in sorted((ctx.fetched or {}).items()):
+        if fetched.status != 200 or fetched.error:
+            got = fetched.error or (
+                "no answer" if fetched.status is None else f"HTTP {fetched.status}"
+            )
+            yield Finding(f"fetching data[{i}].url gave {got}", path=f"/data/{i}/url")
+
+
+@rule(
     "response.revised_prompt.dalle3_only",
     MUST,
     params=["model"],
