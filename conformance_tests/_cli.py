@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-USAGE = """usage: images-conformance {serve,run,baseline} [options]
+USAGE = """usage: images-conformance {serve,run,baseline,validate-cassette} [options]
 
-  serve     run the reference server (images-conformance serve --help)
-  run       run the conformance suite (images-conformance run --help)
-  baseline  write a known-failure baseline from a report (images-conformance baseline --help)
+  serve              run the reference server (images-conformance serve --help)
+  run                run the conformance suite (images-conformance run --help)
+  baseline           write a known-failure baseline from a report (images-conformance baseline --help)
+  validate-cassette  judge recorded traffic in vcrpy cassettes (images-conformance validate-cassette --help)
 """
 
 RUN_EPILOG = """Any other arguments go to pytest (e.g. -k EXPR, -x, -n auto, --junitxml FILE).
@@ -110,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
         from ._baseline import main as baseline_main
 
         return baseline_main(rest)
+    if command == "validate-cassette":  # issue 5 (conformance_tests/_cassette_cli.py)
+        from ._cassette_cli import main as cassette_main
+
+        return cassette_main(rest)
     print(f"images-conformance: unknown command {command!r}", file=sys.stderr)
     return 2
 
