@@ -17,11 +17,12 @@ unless tests of the suite are collected (or one of its options is given).
 
 from __future__ import annotations
 
+import base64
 import time
 from datetime import datetime, timezone
 from enum import IntEnum
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import pytest
 
@@ -44,6 +45,7 @@ GATE_KEY = "images_conformance_gate"
 _SUITE_PACKAGE = "conformance_tests"
 _RECORD_KEY = "images_conformance"  # plugin.py / _verdict.py's per-test record
 _STATE = "images_conformance_gate_state"
+_EXIT_KEY = "images_conformance_exit"  # xdist workeroutput: [message, returncode] of a pytest.exit
 
 
 class GateExit(IntEnum):
@@ -122,6 +124,9 @@ def _secrets(base_url: str | None, api_key: str | None) -> list[str]:
         try:
             parts = urlsplit(base_url)
             out += [parts.password or "", parts.username or ""]
+            if parts.username or parts.password:  # as sent in a Basic Authorization header
+                pair = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
+                out.append(base64.b64encode(pair.encode()).decode())
             out += [v for _k, v in parse_qsl(parts.query) if v]
             if parts.fragment:
                 out.append(parts.fragment)
@@ -198,6 +203,8 @@ class _Gate:
         self.suite_seen = False
         self.internal_error = False
         self.exit_message: str | None = None
+        self.exit_returncode: int | None = None
+        """The return code of a pytest.exit (3: the suite found the target unreachable)."""
         self.started = time.time()
         self.summary: dict[str, Any] | None = None
         self.written: tuple[str, str] | None = None
@@ -291,6 +298,22 @@ class _Gate:
     def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
         self._sent.clear()
 
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(
+        self, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
+        """Known failures of the profile must name rules of the table, like a baseline's."""
+        if not any(_is_suite_item(item) for item in items):
+            return
+        known = self._options().profile.known_failures
+        if known:
+            unknown = sorted(set(known) - known_rule_ids())
+            if unknown:
+                raise pytest.UsageError(
+                    f"the profile's [known_failures] names unknown rule id(s) {unknown} "
+                    "(see docs/rules.md for the rule ids)"
+                )
+
     def pytest_itemcollected(self, item: pytest.Item) -> None:
         if not self.suite_seen and _is_suite_item(item):
             self.suite_seen = True
@@ -317,8 +340,24 @@ class _Gate:
         value = getattr(excinfo, "value", None)
         if isinstance(value, pytest.exit.Exception):
             self.exit_message = str(getattr(value, "msg", value))
+            self.exit_returncode = getattr(value, "returncode", None)
+            workeroutput = getattr(self.config, "workeroutput", None)
+            if isinstance(workeroutput, dict):  # tell the xdist controller why
+                workeroutput[_EXIT_KEY] = [self.exit_message, self.exit_returncode]
         else:
             self.exit_message = "interrupted"
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        """xdist controller: a worker that stopped the run (target unreachable) says so."""
+        output = getattr(node, "workeroutput", None) or {}
+        stopped = output.get(_EXIT_KEY)
+        if (
+            isinstance(stopped, (list, tuple))
+            and len(stopped) == 2
+            and self.exit_returncode is None
+        ):
+            self.exit_message, self.exit_returncode = stopped[0], stopped[1]
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         info = _prop(report, GATE_KEY)
@@ -384,7 +423,7 @@ class _Gate:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        if self.is_worker:
+        if self.is_worker or self.config.option.collectonly:
             return
         report_path = self.config.getoption("conformance_report", None)
         if not self.suite_seen and not report_path:
@@ -417,15 +456,18 @@ class _Gate:
         gating = [e["id"] for e in entries if e["gating"]]
         ran = any(t.ran for t in tests)
 
-        if self.internal_error:
-            code, status, message = (
-                GateExit.USAGE_ERROR,
-                "error",
-                "pytest reported an internal error",
-            )
-        elif pytest_status == GateExit.UNREACHABLE:
+        if self.exit_returncode == GateExit.UNREACHABLE or (
+            pytest_status == GateExit.UNREACHABLE and not self.internal_error
+        ):
+            # (under xdist, stopping the run can also make xdist report an internal error)
             code, status = GateExit.UNREACHABLE, "unreachable"
             message = self.exit_message or "the target could not be reached"
+        elif self.internal_error:
+            code, status = GateExit.USAGE_ERROR, "error"
+            message = "pytest reported an internal error"
+        elif pytest_status == 0 and not ran:
+            code, status = GateExit.USAGE_ERROR, "error"
+            message = "no test of the suite ran (all were skipped or deselected): no verdict"
         elif pytest_status in (0, 1):
             if pytest_status == 1 or gating:
                 code, status = GateExit.NON_CONFORMANT, "non-conformant"
