@@ -1,33 +1,33 @@
 """Judging exchanges: send a request, run the validator on what came back, hand it to the verdict.
 
 The expectation of every check comes from the validator run on the exact bytes sent:
-a body the validator accepts must be served, one it rejects must be refused.
+a body the validator accepts must be served, one it rejects must be refused. Every
+verdict comes from the rule table (``validate_exchange`` for the HTTP layer,
+``validate_response`` / ``validate_stream`` / ``validate_error`` for the bodies).
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from validator import (
     RULES,
-    Level,
+    FetchedImage,
     Violation,
     parse_sse,
     validate_error,
+    validate_exchange,
     validate_request,
     validate_response,
     validate_stream,
 )
-from validator._validate import validate_image_bytes
 
 from ._target import Exchange, Target, encode_json
 from ._verdict import SuiteError, Verdict
 
-# Rules of the HTTP layer the suite checks. While the validator's table lacks them, the
-# suite carries their level and sentence here (SUITE_RULES); an entry of RULES with the
-# same id takes precedence.
+# Rule ids the tests name in their markers.
 NO_SERVER_ERROR = "http.no_server_error"
 JSON_CONTENT_TYPE = "http.json_content_type"
 VALID_REQUEST_ACCEPTED = "http.valid_request_accepted"
@@ -36,89 +36,30 @@ MALFORMED_JSON = "http.malformed_json_400"
 METHOD_NOT_ALLOWED = "http.method_not_allowed"
 URL_FETCHABLE = "response.url.fetchable"
 
-SUITE_RULES: dict[str, tuple[Level, str]] = {
-    NO_SERVER_ERROR: (
-        Level.MUST,
-        "Invalid requests are rejected with a 4xx (400 for invalid parameters) [DESIGN.md]; "
-        "no request the suite sends may be answered with a 5xx",
-    ),
-    JSON_CONTENT_TYPE: (
-        Level.MUST,
-        "the path declares only a 200 response: application/json -> ImagesResponse, "
-        "text/event-stream -> ImageGenStreamEvent. Errors use ErrorResponse. [OpenAPI]",
-    ),
-    VALID_REQUEST_ACCEPTED: (
-        Level.MUST,
-        "Creates an image given a prompt. Returns ImagesResponse object",
-    ),
-    AUTH_REQUIRED: (
-        Level.MUST,
-        'curl https://api.openai.com/v1/images/generations -H "Authorization: Bearer '
-        '$OPENAI_API_KEY"; the API key ignored, or a wrong key answered with something other '
-        "than 401, is a deviation [field notes]",
-    ),
-    MALFORMED_JSON: (
-        Level.MUST,
-        "Malformed JSON or a missing prompt answered with 500 (or even 200) is a deviation "
-        "[field notes]; a body that is not JSON is an invalid request (400)",
-    ),
-    METHOD_NOT_ALLOWED: (
-        Level.MUST,
-        "post /images/generations: the endpoint is POST only (405 for other methods)",
-    ),
-    URL_FETCHABLE: (
-        Level.MUST,
-        "url: When using dall-e-2 or dall-e-3, the URL of the generated image if "
-        "response_format is set to url (default value). URLs are only valid for 60 minutes "
-        "after the image has been generated.",
-    ),
-}
-
 ERROR_RULES = tuple(r for r in RULES if r.startswith("error."))
 
-
-def rule_level_and_quote(rule_id: str) -> tuple[Level, str]:
-    """The level and sentence of a rule: from the validator's table, else SUITE_RULES."""
-    rule = RULES.get(rule_id)
-    if rule is not None:
-        return rule.level, rule.quote
-    return SUITE_RULES[rule_id]
+Situation = Literal[
+    "valid", "invalid", "malformed_json", "missing_key", "wrong_key", "wrong_method"
+]
 
 
-def violation(rule_id: str, message: str, *, param: str | None = None, path: str = "") -> Violation:
-    """A violation of a rule, worded like the validator's own."""
-    level, quote = rule_level_and_quote(rule_id)
-    return Violation(rule_id, level, f'{message}. The document: "{quote}"', param, path)
+def rule_violation(rule_id: str, message: str) -> Violation:
+    """A violation of a rule of the table, worded like the validator's own."""
+    rule = RULES[rule_id]
+    param = rule.params[0] if rule.params else None
+    return Violation(rule_id, rule.level, f'{message}. The document: "{rule.quote}"', param)
 
 
-def http_violations(exchange: Exchange, *, expect_stream: bool = False) -> list[Violation]:
-    """Checks every answer must pass: no 5xx, JSON bodies labelled as JSON."""
-    out: list[Violation] = []
-    status = exchange.status
-    if status is None:
-        return out
-    if status >= 500:
-        out.append(violation(NO_SERVER_ERROR, f"the target answered HTTP {status}"))
-    if expect_stream and status == 200:
-        return out  # the stream rules judge the content type
-    ct = exchange.content_type
-    if exchange.body and ct != "application/json":
-        try:
-            json.loads(exchange.body)
-        except ValueError:
-            is_json = False
-        else:
-            is_json = True
-        if is_json or status != 200:
-            out.append(
-                violation(
-                    JSON_CONTENT_TYPE,
-                    f"the answer (HTTP {status}) must be JSON labelled application/json; got "
-                    f"{'JSON' if is_json else 'a body that is not JSON'} labelled "
-                    f"{exchange.headers.get('content-type')!r}",
-                )
-            )
-    return out
+def http_violations(exchange: Exchange, situation: Situation) -> list[Violation]:
+    """The HTTP rules for an answer: no 5xx, JSON labelled as JSON, the status the situation
+    calls for."""
+    return validate_exchange(
+        exchange.status,
+        content_type=exchange.headers.get("content-type"),
+        body=exchange.body,
+        situation="any" if situation == "invalid" else situation,
+        stream=exchange.stream,
+    )
 
 
 def answered(verdict: Verdict, exchange: Exchange, *, what: str) -> None:
@@ -156,55 +97,37 @@ def expect_served(
             + "; ".join(str(v) for v in faults)
             + f"\nbody: {raw[:2000]!r}"
         )
-    stream = sent.get("stream") is True
     what = what or f"a valid request (model {sent.get('model', 'not given')}) must be served"
     exchange = target.post_generation(raw)
-    exchange.stream = stream
     answered(verdict, exchange, what=what)
-    violations = http_violations(exchange, expect_stream=stream)
+    violations = http_violations(exchange, "valid")
+    parsed, problem = _parse(exchange)
     if exchange.status != 200:
-        parsed, _ = _parse(exchange)
-        violations.append(
-            violation(
-                VALID_REQUEST_ACCEPTED,
-                f"the validator finds this request valid, but the target answered "
-                f"HTTP {exchange.status}",
-            )
-        )
         if exchange.status is not None and exchange.status >= 400:
             violations.extend(validate_error(exchange.status, parsed, profile=target.profile))
-        verdict.check(exchange, violations, what=what)
-        return exchange
-    if stream:
-        events = parse_sse(exchange.body)
+    elif exchange.stream:
         violations.extend(
             validate_stream(
                 sent,
-                events,
+                parse_sse(exchange.body),
                 profile=target.profile,
                 content_type=exchange.headers.get("content-type"),
             )
         )
-        verdict.check(exchange, violations, what=what)
-        return exchange
-    parsed, problem = _parse(exchange)
-    if problem is not None:
-        violations.append(violation("response.body.object", problem))
-        verdict.check(exchange, violations, what=what)
-        return exchange
-    violations.extend(validate_response(sent, parsed, profile=target.profile))
-    violations.extend(url_violations(target, sent, parsed))
+    elif problem is not None:
+        violations.append(rule_violation("response.body.object", problem))
+    else:
+        fetched = fetch_urls(target, parsed)
+        violations.extend(validate_response(sent, parsed, profile=target.profile, fetched=fetched))
     verdict.check(exchange, violations, what=what)
     return exchange
 
 
-def url_violations(target: Target, request: dict[str, Any], response: Any) -> list[Violation]:
-    """Fetch every absolute http(s) url of the answer: 200 and the image the request asked for."""
-    out: list[Violation] = []
+def fetch_urls(target: Target, response: Any) -> dict[int, FetchedImage]:
+    """GET every absolute http(s) url of the answer (others are response.url.absolute_http's)."""
+    fetched: dict[int, FetchedImage] = {}
     data = response.get("data") if isinstance(response, dict) else None
-    if not isinstance(data, list):
-        return out
-    for i, item in enumerate(data):
+    for i, item in enumerate(data if isinstance(data, list) else []):
         url = item.get("url") if isinstance(item, dict) else None
         if not isinstance(url, str):
             continue
@@ -212,23 +135,10 @@ def url_violations(target: Target, request: dict[str, Any], response: Any) -> li
             parts = urlsplit(url)
         except ValueError:
             continue
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            continue  # response.url.absolute_http reports it
-        path = f"/data/{i}/url"
-        fetched = target.fetch(url)
-        if fetched.status != 200 or fetched.error:
-            got = fetched.error or f"HTTP {fetched.status}"
-            out.append(violation(URL_FETCHABLE, f"fetching data[{i}].url gave {got}", path=path))
-            continue
-        for v in validate_image_bytes(
-            request, fetched.body, profile=target.profile, echoed_size=response.get("size")
-        ):
-            out.append(
-                Violation(
-                    v.rule, v.level, f"the image at data[{i}].url: {v.message}", v.param, path
-                )
-            )
-    return out
+        if parts.scheme in ("http", "https") and parts.hostname:
+            got = target.fetch(url)
+            fetched[i] = FetchedImage(got.status, got.body, got.error)
+    return fetched
 
 
 def expect_rejected(
@@ -260,37 +170,41 @@ def expect_rejected(
     )
     exchange = target.post_generation(raw, may_generate=False)
     answered(verdict, exchange, what=what)
-    return judge_refusal(target, verdict, exchange, sent, broken=broken, what=what)
+    return judge_refusal(
+        target, verdict, exchange, "invalid", request=sent, broken=broken, what=what
+    )
 
 
 def judge_refusal(
     target: Target,
     verdict: Verdict,
     exchange: Exchange,
-    sent: Any,
+    situation: Situation,
     *,
-    broken: str,
+    request: Any = None,
+    broken: str | None = None,
     what: str,
-    status: int | None = None,
 ) -> Exchange:
-    """Judge the answer to a request that had to be refused (``status``: the one required)."""
-    violations = http_violations(exchange)
-    parsed, _ = _parse(exchange)
+    """Judge the answer to a request that had to be refused.
+
+    ``request``: the parsed body, when it is JSON (the error must then name one of its
+    faults); ``broken``: the request rule it breaks, whose level an acceptance takes.
+    """
+    violations = http_violations(exchange, situation)
     assert exchange.status is not None
     if exchange.status < 400:
-        # Accepting a request is a deviation of the rule it breaks, at that rule's level.
-        violations.append(
-            violation(
-                broken, f"the target accepted it (HTTP {exchange.status}) instead of refusing it"
-            )
-        )
-    else:
-        violations.extend(
-            validate_error(exchange.status, parsed, request=sent, profile=target.profile)
-        )
-        if status is not None and exchange.status != status:
+        if broken is not None:
+            # Accepting a request is a deviation of the rule it breaks, at that rule's level.
             violations.append(
-                violation(broken, f"expected HTTP {status}; got HTTP {exchange.status}")
+                rule_violation(
+                    broken,
+                    f"the target accepted it (HTTP {exchange.status}) instead of refusing it",
+                )
             )
+    else:
+        parsed, _ = _parse(exchange)
+        violations.extend(
+            validate_error(exchange.status, parsed, request=request, profile=target.profile)
+        )
     verdict.check(exchange, violations, what=what)
     return exchange

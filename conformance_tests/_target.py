@@ -265,7 +265,7 @@ class Target:
             send_headers["Authorization"] = f"Bearer {key}"
         if headers:
             send_headers.update(headers)
-        stream = isinstance(body, dict) and body.get("stream") is True
+        stream = _asks_for_stream(body)
         return self._send(method, self.endpoint, content, send_headers, stream=stream)
 
     def fetch(self, url: str) -> Exchange:
@@ -354,6 +354,15 @@ class Target:
             if exchange.billable:
                 self.generations += 1
         return exchange
+
+
+def _asks_for_stream(body: Any) -> bool:
+    if isinstance(body, bytes):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            return False
+    return isinstance(body, dict) and body.get("stream") is True
 
 
 def encode_json(value: Any) -> bytes:

@@ -465,7 +465,7 @@ VARIANTS: list[Variant] = [
     Variant(
         "500-on-malformed-json",
         "crashes with a plain-text 500 on a body that is not JSON",
-        ("http.no_server_error", "error.invalid_request_400", "error.envelope"),
+        ("http.no_server_error", "http.malformed_json_400", "error.envelope"),
         "test_malformed_json_is_refused",
         on_request=crash_on_malformed_json,
     ),
