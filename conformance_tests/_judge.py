@@ -27,23 +27,17 @@ from urllib.parse import urlsplit
 
 from validator import (
     RULES,
+    FetchedImage,
     Level,
     Profile,
     Violation,
     parse_sse,
     validate_error,
+    validate_exchange,
     validate_request,
     validate_response,
     validate_stream,
 )
-from validator._validate import validate_image_bytes
-
-# HTTP-level rules the suite checks on every exchange (the names conformance_tests/_checks.py
-# uses; they are not in the validator's table).
-NO_SERVER_ERROR = "http.no_server_error"
-JSON_CONTENT_TYPE = "http.json_content_type"
-VALID_REQUEST_ACCEPTED = "http.valid_request_accepted"
-URL_FETCHABLE = "response.url.fetchable"
 
 NOT_SERVED_STATUSES = frozenset({401, 403, 429})
 """Answers that say "not you, not now" rather than "not valid" (auth, permission, rate)."""
@@ -54,14 +48,9 @@ Fetch = Callable[[str], "FetchResult | None"]
 (e.g. no GET for it was recorded)."""
 
 
-def make_violation(
-    rule_id: str, message: str, *, param: str | None = None, path: str = ""
-) -> Violation:
-    """A violation of ``rule_id`` at the table's level (MUST for rules outside the table)."""
-    rule = RULES.get(rule_id)
-    if rule is None:
-        return Violation(rule_id, Level.MUST, message, param, path)
-    return Violation(rule_id, rule.level, message, param, path)
+def make_violation(rule_id: str, message: str) -> Violation:
+    """A violation of the table's rule ``rule_id``, worded like the validator's own."""
+    return RULES[rule_id].violation(message)
 
 
 @dataclass
@@ -107,44 +96,12 @@ def _parse_json(body: bytes) -> tuple[Any, str | None]:
         return None, f"the body is not JSON ({exc})"
 
 
-def http_violations(
-    status: int, headers: Mapping[str, str], body: bytes, *, stream_ok: bool
-) -> list[Violation]:
-    """No 5xx; a JSON answer labelled application/json (``stream_ok``: a 200 stream is
-    left to the stream rules)."""
-    out: list[Violation] = []
-    if status >= 500:
-        out.append(make_violation(NO_SERVER_ERROR, f"the target answered HTTP {status}"))
-    if stream_ok and status == 200:
-        return out
-    media = _media_type(headers)
-    if body and media != "application/json":
-        _, problem = _parse_json(body)
-        if problem is None or status != 200:
-            out.append(
-                make_violation(
-                    JSON_CONTENT_TYPE,
-                    f"a JSON answer (HTTP {status}) must be labelled application/json; got "
-                    f"{_header(headers, 'content-type')!r}",
-                )
-            )
-    return out
-
-
-def url_violations(
-    request: Any,
-    response: Any,
-    fetch: Fetch | None,
-    *,
-    profile: Profile | None,
-    check_images: bool,
-    notes: list[str],
-) -> list[Violation]:
-    """Every absolute http(s) ``url`` of the answer fetched: 200 and the image asked for."""
-    out: list[Violation] = []
+def fetch_images(response: Any, fetch: Fetch | None, notes: list[str]) -> dict[int, FetchedImage]:
+    """GET every absolute http(s) ``url`` of the answer (live, or the GET recorded beside it)."""
+    fetched: dict[int, FetchedImage] = {}
     data = response.get("data") if isinstance(response, dict) else None
-    if not isinstance(data, list):
-        return out
+    if not isinstance(data, list) or fetch is None:
+        return fetched
     for i, item in enumerate(data):
         url = item.get("url") if isinstance(item, dict) else None
         if not isinstance(url, str):
@@ -155,32 +112,15 @@ def url_violations(
             continue
         if parts.scheme not in ("http", "https") or not parts.hostname:
             continue  # response.url.absolute_http reports it
-        path = f"/data/{i}/url"
-        got = fetch(url) if fetch is not None else None
+        got = fetch(url)
         if got is None:
             notes.append(f"data[{i}].url was not fetched (no recorded GET for it)")
             continue
         status, _headers, body = got
-        if status != 200:
-            out.append(
-                make_violation(
-                    URL_FETCHABLE,
-                    f"fetching data[{i}].url gave {'no answer' if status is None else f'HTTP {status}'}",
-                    path=path,
-                )
-            )
-            continue
-        notes.append(f"data[{i}].url fetched: HTTP 200, {len(body)} bytes")
-        if check_images:
-            for v in validate_image_bytes(
-                request, body, profile=profile, echoed_size=response.get("size")
-            ):
-                out.append(
-                    Violation(
-                        v.rule, v.level, f"the image at data[{i}].url: {v.message}", v.param, path
-                    )
-                )
-    return out
+        fetched[i] = FetchedImage(status, body)
+        if status == 200:
+            notes.append(f"data[{i}].url fetched: HTTP 200, {len(body)} bytes")
+    return fetched
 
 
 def judge_exchange(
@@ -212,7 +152,14 @@ def judge_exchange(
     # A stream is judged as one when the request asked for it (a JSON answer then breaks
     # stream.content_type); an event stream answering any other request is not JSON.
     is_stream = isinstance(request, dict) and request.get("stream") is True and status == 200
-    violations = http_violations(status, headers, body, stream_ok=is_stream)
+    excused = lenient_auth and status in NOT_SERVED_STATUSES
+    violations = validate_exchange(
+        status,
+        content_type=_header(headers, "content-type"),
+        body=body,
+        situation="valid" if not faults and not excused else "any",
+        stream=is_stream,
+    )
     notes: list[str] = []
     parsed, parse_problem = (None, None) if is_stream else _parse_json(body)
 
@@ -242,16 +189,8 @@ def judge_exchange(
         return Judgement(request, faults, "refused", violations, notes)
 
     if status != 200:
-        if lenient_auth and status in NOT_SERVED_STATUSES:
+        if excused:
             notes.append(f"not served: HTTP {status} (authentication, permission or rate limit)")
-            violations.extend(validate_error(status, parsed, profile=profile))
-            return Judgement(request, faults, "not-served", violations, notes)
-        violations.append(
-            make_violation(
-                VALID_REQUEST_ACCEPTED,
-                f"the validator finds this request valid, but the target answered HTTP {status}",
-            )
-        )
         if status >= 400:
             violations.extend(validate_error(status, parsed, profile=profile))
         return Judgement(request, faults, "not-served", violations, notes)
@@ -274,12 +213,10 @@ def judge_exchange(
     if parse_problem is not None:
         violations.append(make_violation("response.body.object", parse_problem))
         return Judgement(request, faults, "served", violations, notes)
+    fetched = fetch_images(parsed, fetch, notes)
     violations.extend(
-        validate_response(request, parsed, profile=profile, check_images=check_images)
-    )
-    violations.extend(
-        url_violations(
-            request, parsed, fetch, profile=profile, check_images=check_images, notes=notes
+        validate_response(
+            request, parsed, profile=profile, check_images=check_images, fetched=fetched
         )
     )
     return Judgement(request, faults, "served", violations, notes)

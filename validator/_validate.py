@@ -188,7 +188,12 @@ def validate_response(
     for i, got in sorted((fetched or {}).items()):
         if check_images and got.status == 200 and not got.error:
             ictx = _image_context(got.body, f"/data/{i}/url", req, model, response.get("size"))
-            out.extend(_run_image_rules(ictx, skip_base64=True))
+            out.extend(
+                Violation(
+                    v.rule, v.level, f"the image at data[{i}].url: {v.message}", v.param, v.path
+                )
+                for v in _run_image_rules(ictx, skip_base64=True)
+            )
     return out
 
 
