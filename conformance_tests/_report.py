@@ -89,60 +89,16 @@ def rule_catalogue(extra: Iterable[str] = ()) -> list[RuleInfo]:
     other id a test marker names."""
     out = [RuleInfo(r.id, str(r.level), r.kind, tuple(r.params), r.feature) for r in RULES.values()]
     seen = {r.id for r in out}
-    try:
-        from ._checks import SUITE_RULES
-    except ImportError:  # pragma: no cover - the suite always has them
-        SUITE_RULES = {}
-    for rule_id, (level, _quote) in SUITE_RULES.items():
-        if rule_id not in seen:
-            out.append(RuleInfo(rule_id, str(level), rule_id.split(".", 1)[0]))
-            seen.add(rule_id)
     for rule_id in sorted(set(extra) - seen):
         out.append(RuleInfo(rule_id, "unknown", rule_id.split(".", 1)[0]))
     return out
 
 
 def rule_applies(rule_id: str, request: Mapping[str, Any], family: str | None) -> bool:
-    """Whether a served answer to ``request`` gives a positive rule something to check.
-
-    ``family``: the model family the request resolves to (None: unconstrained model).
-    Request, error and HTTP rules are not decided here (True). A positive rule this
-    function does not single out applies to every answer of its kind (stream rules to
-    streams, response rules to JSON answers, image rules to both).
-    """
-    kind = rule_id.split(".", 1)[0]
-    stream = request.get("stream") is True
-    wants_url = (
-        family in ("dall-e-2", "dall-e-3") and request.get("response_format") in (None, "url")
-    ) or (family is None and request.get("response_format") == "url")
-    if kind == "stream":
-        if not stream:
-            return False
-        if rule_id == "stream.partial.index_sequence":
-            partial = request.get("partial_images")
-            return isinstance(partial, int) and partial >= 1
-        return True
-    if kind == "response":
-        if stream:
-            return False
-        if rule_id.startswith("response.url."):
-            return wants_url
-        if rule_id == "response.revised_prompt.dalle3_only":
-            return family in ("dall-e-2", "gpt-image")
-        if rule_id == "response.revised_prompt.dalle3_present":
-            return family == "dall-e-3"
-        if rule_id.startswith(("response.usage.", "response.echo.")):
-            return family == "gpt-image"
-        return True
-    if kind == "image":
-        if rule_id == "image.transparency":
-            return request.get("background") == "transparent"
-        if rule_id == "image.opaque":
-            return request.get("background") == "opaque"
-        if rule_id == "image.base64":
-            return stream or not wants_url
-        return True
-    return True
+    """Whether a served answer to ``request`` gives a positive rule something to check
+    (the table's Rule.applies_to; ids outside the table: True)."""
+    rule = RULES.get(rule_id)
+    return True if rule is None else rule.applies_to(request, family)
 
 
 def known_rule_ids() -> set[str]:

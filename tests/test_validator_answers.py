@@ -363,3 +363,25 @@ def test_stream_echo_of_a_size_the_event_schema_cannot_carry():
     assert validate_stream(request, events, profile=profile) == []
     events[0]["data"]["b64_json"] = b64_image("512x512")
     assert rules_of(validate_stream(request, events, profile=profile)) == {"image.size"}
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "request_body", "family", "applies"),
+    [
+        ("image.transparency", GPT_WEBP_T, "gpt-image", True),
+        ("image.transparency", GPT, "gpt-image", False),
+        ("response.url.fetchable", D2_URL, "dall-e-2", True),
+        ("response.url.fetchable", D2_B64, "dall-e-2", False),
+        ("image.base64", D2_URL, "dall-e-2", False),
+        ("image.base64", D2_B64, "dall-e-2", True),
+        ("response.usage.sums", GPT, "gpt-image", True),
+        ("response.usage.sums", STREAM, "gpt-image", False),
+        ("stream.usage.sums", STREAM, "gpt-image", True),
+        ("stream.partial.index_sequence", {**STREAM, "partial_images": 0}, "gpt-image", False),
+        ("response.revised_prompt.dalle3_present", D3, "dall-e-3", True),
+        ("response.revised_prompt.dalle3_present", D2_URL, "dall-e-2", False),
+        ("error.envelope", GPT, "gpt-image", True),
+    ],
+)
+def test_which_answers_exercise_a_rule(rule_id, request_body, family, applies):
+    assert RULES[rule_id].applies_to(request_body, family) is applies

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .._models import ENUMS, RESOLVED_SIZES, ResolvedModel
@@ -54,3 +55,31 @@ def expected_size(
     if model.family == "gpt-image":
         return None, RESOLVED_SIZES
     return None, None
+
+
+# Which answers exercise an answer rule (Rule.applies): request, family -> bool.
+
+
+def wants_url(request: Mapping[str, Any], family: str | None) -> bool:
+    """The answer carries urls: a dall-e model asked for (or defaulting to) url."""
+    fmt = request.get("response_format")
+    if family in ("dall-e-2", "dall-e-3"):
+        return fmt in (None, "url")
+    return family is None and fmt == "url"
+
+
+def wants_b64(request: Mapping[str, Any], family: str | None) -> bool:
+    return request.get("stream") is True or not wants_url(request, family)
+
+
+def is_family(*families: str | None) -> Callable[[Mapping[str, Any], str | None], bool]:
+    return lambda request, family: family in families
+
+
+def asks(param: str, value: Any) -> Callable[[Mapping[str, Any], str | None], bool]:
+    return lambda request, family: request.get(param) == value
+
+
+def asks_partials(request: Mapping[str, Any], family: str | None) -> bool:
+    count = request.get("partial_images")
+    return is_int(count) and count >= 1

@@ -8,7 +8,7 @@ the conformance report and ``docs/rules.md`` are all driven by this table.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -58,6 +58,9 @@ class Rule:
     pure: bool = False
     """Request rules only: the check depends on nothing but the value of its one ``when``
     parameter and the resolved model, so its answer may be memoized on those."""
+    applies: Callable[[Mapping[str, Any], str | None], bool] | None = None
+    """Answer rules only: whether a served answer to a request (of a model family) gives
+    the rule something to check; None: every answer of its kind does."""
 
     @property
     def kind(self) -> Kind:
@@ -68,6 +71,17 @@ class Rule:
         """The first line of the check function's docstring."""
         doc = (self.check.__doc__ or "").strip()
         return doc.splitlines()[0] if doc else ""
+
+    def applies_to(self, request: Mapping[str, Any], family: str | None) -> bool:
+        """Whether a served answer to ``request`` (``family``: the model family it resolves
+        to, None when unconstrained) exercises this rule. Stream rules need a stream,
+        response rules a JSON answer; request, error and HTTP rules always apply."""
+        stream = request.get("stream") is True
+        if self.kind == "stream" and not stream:
+            return False
+        if self.kind == "response" and stream:
+            return False
+        return self.applies is None or self.applies(request, family)
 
     def run(self, ctx: Any) -> list[Violation]:
         """Run the check on ``ctx`` and turn its findings into violations."""
@@ -108,6 +122,7 @@ def rule(
     feature: str | None = None,
     when: Iterable[str] | None = None,
     pure: bool = False,
+    applies: Callable[[Mapping[str, Any], str | None], bool] | None = None,
 ) -> Callable[[Check], Check]:
     """Register the decorated check function as the rule ``id``."""
     if source not in SOURCES:
@@ -127,6 +142,7 @@ def rule(
             feature=feature,
             when=tuple(when) if when is not None else None,
             pure=pure,
+            applies=applies,
         )
         if pure and (RULES[id].when is None or len(RULES[id].when or ()) != 1):
             raise ValueError(f"rule {id}: a pure rule depends on exactly one parameter")

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from .._images import ImageInfo, inspect_base64, inspect_image
 from ._context import ImageContext
+from ._expect import asks, wants_b64
 from ._table import rule
 
 MUST, SHOULD = "MUST", "SHOULD"
@@ -27,6 +28,7 @@ def image_info(ctx: ImageContext) -> ImageInfo:
     MUST,
     params=[],
     quote="b64_json: optional string The base64-encoded JSON of the generated image.",
+    applies=wants_b64,
 )
 def image_base64(ctx: ImageContext) -> Iterator[str]:
     """b64_json is a non-empty string of standard base64."""
@@ -85,6 +87,7 @@ def image_size(ctx: ImageContext) -> Iterator[str]:
     params=["background"],
     quote="Allows to set transparency for the background of the generated image(s).",
     feature="transparency",
+    applies=asks("background", "transparent"),
 )
 def image_transparency(ctx: ImageContext) -> Iterator[str]:
     """With background transparent, the image has transparent pixels."""
@@ -99,6 +102,7 @@ def image_transparency(ctx: ImageContext) -> Iterator[str]:
     SHOULD,
     params=["background"],
     quote="Allows to set transparency for the background of the generated image(s).",
+    applies=asks("background", "opaque"),
 )
 def image_opaque(ctx: ImageContext) -> Iterator[str]:
     """With background opaque, the image has no transparent pixels."""

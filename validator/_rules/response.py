@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from .._models import ENUMS, RESOLVED_BACKGROUNDS, RESOLVED_QUALITIES, RESOLVED_SIZES
 from ._context import ResponseContext, is_int, show
-from ._expect import expected_format, expected_image_field, expected_n
+from ._expect import expected_format, expected_image_field, expected_n, is_family, wants_url
 from ._table import Finding, rule
 
 MUST, SHOULD = "MUST", "SHOULD"
@@ -160,6 +160,7 @@ def image_field(ctx: ResponseContext) -> Iterator[Finding]:
     params=["response_format"],
     quote="url: When using dall-e-2 or dall-e-3, the URL of the generated image",
     feature="url_responses",
+    applies=wants_url,
 )
 def url_absolute(ctx: ResponseContext) -> Iterator[Finding]:
     """Each url is an absolute http(s) URL."""
@@ -187,6 +188,7 @@ def url_absolute(ctx: ResponseContext) -> Iterator[Finding]:
     "response_format is set to url (default value). URLs are only valid for 60 minutes after "
     "the image has been generated.",
     feature="url_responses",
+    applies=wants_url,
 )
 def url_fetchable(ctx: ResponseContext) -> Iterator[Finding]:
     """Each url the caller fetched answered 200 (judged only where fetch results are given)."""
@@ -204,6 +206,7 @@ def url_fetchable(ctx: ResponseContext) -> Iterator[Finding]:
     params=["model"],
     quote="revised_prompt: For dall-e-3 only, the revised prompt that was used to generate the "
     "image.",
+    applies=is_family("dall-e-2", "gpt-image"),
 )
 def revised_prompt_only(ctx: ResponseContext) -> Iterator[Finding]:
     """revised_prompt appears only for dall-e-3."""
@@ -224,6 +227,7 @@ def revised_prompt_only(ctx: ResponseContext) -> Iterator[Finding]:
     params=["model"],
     quote="revised_prompt: For dall-e-3 only, the revised prompt that was used to generate the "
     "image.",
+    applies=is_family("dall-e-3"),
 )
 def revised_prompt_present(ctx: ResponseContext) -> Iterator[Finding]:
     """dall-e-3 items carry revised_prompt (the live API always sends it)."""
@@ -238,6 +242,7 @@ def revised_prompt_present(ctx: ResponseContext) -> Iterator[Finding]:
     "response.usage.gpt_image_present",
     SHOULD,
     quote="usage: For gpt-image-1 only, the token usage information for the image generation.",
+    applies=is_family("gpt-image"),
 )
 def usage_present(ctx: ResponseContext) -> Iterator[Finding]:
     """The GPT image models report usage."""
@@ -307,6 +312,7 @@ def usage_sum_findings(usage: Any, path: str) -> Iterator[Finding]:
     "response.usage.shape",
     MUST,
     quote="usage: optional object { input_tokens, input_tokens_details, output_tokens, 2 more }",
+    applies=is_family("gpt-image"),
 )
 def usage_shape(ctx: ResponseContext) -> Iterator[Finding]:
     """usage, when present, has every required key, with non-negative integer counts."""
@@ -319,6 +325,7 @@ def usage_shape(ctx: ResponseContext) -> Iterator[Finding]:
     MUST,
     quote="total_tokens: The total number of tokens (images and text) used for the image "
     "generation. input_tokens: The number of tokens (images and text) in the input prompt.",
+    applies=is_family("gpt-image"),
 )
 def usage_sums(ctx: ResponseContext) -> Iterator[Finding]:
     """usage counts add up: total = input + output, and each equals its details' sum."""
@@ -331,6 +338,7 @@ def usage_sums(ctx: ResponseContext) -> Iterator[Finding]:
     params=["size", "quality", "background", "output_format"],
     quote="size: The size of the image generated. Either 1024x1024, 1024x1536, or 1536x1024. "
     "quality: Either low, medium, or high. background: Either transparent or opaque.",
+    applies=is_family("gpt-image"),
 )
 def echo_resolved(ctx: ResponseContext) -> Iterator[Finding]:
     """Echoed size, quality, background and output_format are resolved values (never auto)."""
@@ -349,6 +357,7 @@ def echo_resolved(ctx: ResponseContext) -> Iterator[Finding]:
     params=["size", "quality", "background", "output_format"],
     quote="background: The background parameter used for the image generation. output_format: "
     "The output format of the image generation.",
+    applies=is_family("gpt-image"),
 )
 def echo_matches(ctx: ResponseContext) -> Iterator[Finding]:
     """Echoed values agree with what the request asked for (when it asked for a fixed value)."""

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ._context import StreamContext, is_int, show
-from ._expect import expected_n
+from ._expect import asks_partials, expected_n
 from ._table import Finding, rule
 from .response import echo_findings, usage_shape_findings, usage_sum_findings
 
@@ -142,6 +142,7 @@ def event_fields(ctx: StreamContext) -> Iterator[Finding]:
     quote="partial_image_index: 0-based index for the partial image (streaming).",
     source="openapi",
     feature="streaming",
+    applies=asks_partials,
 )
 def partial_index(ctx: StreamContext) -> Iterator[Finding]:
     """Partial image indexes start at 0 and increase, for each image."""
