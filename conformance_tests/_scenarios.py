@@ -130,7 +130,7 @@ DOCUMENT_EXAMPLES: list[Scenario] = [
         rules=(
             "request.response_format.dalle_only",
             "request.style.dalle3_only",
-            "request.output_compression.needs_jpeg_or_webp",
+            "request.output_compression.default_with_png",
             "error.invalid_request_400",
             "error.envelope",
             "error.param_names_fault",
@@ -139,7 +139,8 @@ DOCUMENT_EXAMPLES: list[Scenario] = [
         group="document-example",
         notes=(
             "GPT-image-only parameters select a GPT image model, which takes neither "
-            "response_format nor style, and output_compression needs jpeg or webp.",
+            "response_format nor style; output_compression 100 with png asks for the default "
+            "(a SHOULD deviation).",
         ),
     ),
     Scenario(
@@ -278,6 +279,9 @@ INVALID_BODIES: dict[str, Any] = {
     "request.output_compression.gpt_image_only": _dalle2(output_compression=50),
     "request.output_compression.needs_jpeg_or_webp": _gpt(
         output_format="png", output_compression=50
+    ),
+    "request.output_compression.default_with_png": _gpt(
+        output_format="png", output_compression=100
     ),
     "request.moderation.enum": _gpt(moderation="high"),
     "request.moderation.gpt_image_only": _dalle2(moderation="low"),

@@ -401,14 +401,23 @@ def _(draw: Draw, profile: Profile) -> Body:
     return body
 
 
-@breaker("request.output_compression.needs_jpeg_or_webp")
-def _(draw: Draw, profile: Profile) -> Body:
+def _compression_with_png(draw: Draw, profile: Profile, value: st.SearchStrategy[int]) -> Body:
     body = _gpt(draw, profile)
     fmt = draw(st.sampled_from([_ABSENT, None, "png"]))
     body.pop("output_format", None)
     _put(body, "output_format", fmt)
-    body["output_compression"] = draw(st.integers(0, 100))
+    body["output_compression"] = draw(value)
     return body
+
+
+@breaker("request.output_compression.needs_jpeg_or_webp")
+def _(draw: Draw, profile: Profile) -> Body:
+    return _compression_with_png(draw, profile, st.integers(0, 99))
+
+
+@breaker("request.output_compression.default_with_png")
+def _(draw: Draw, profile: Profile) -> Body:
+    return _compression_with_png(draw, profile, st.just(100))
 
 
 @breaker("request.background.transparent_needs_png_or_webp")

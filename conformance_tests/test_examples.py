@@ -12,39 +12,10 @@ import pytest
 from validator import RULES, resolve_model, validate_request
 
 from ._checks import ERROR_RULES, JSON_CONTENT_TYPE, NO_SERVER_ERROR, expect_rejected, expect_served
+from ._scenarios import DOCUMENT_EXAMPLES
 
-EXAMPLES = {
-    # The "Example" request under Body Parameters.
-    "body-parameters-example": {
-        "prompt": "A cute baby sea otter",
-        "background": "transparent",
-        "moderation": "low",
-        "n": 1,
-        "output_compression": 100,
-        "output_format": "png",
-        "partial_images": 1,
-        "quality": "medium",
-        "response_format": "url",
-        "size": "1024x1024",
-        "style": "vivid",
-        "user": "user-1234",
-    },
-    # "Generate image"
-    "generate-image": {
-        "model": "gpt-image-1.5",
-        "prompt": "A cute baby sea otter",
-        "n": 1,
-        "size": "1024x1024",
-    },
-    # "Streaming"
-    "streaming": {
-        "model": "gpt-image-1.5",
-        "prompt": "A cute baby sea otter",
-        "n": 1,
-        "size": "1024x1024",
-        "stream": True,
-    },
-}
+EXAMPLES = {scenario.id: scenario.body for scenario in DOCUMENT_EXAMPLES}
+"""The three requests of the page, as the recorded-scenario catalogue holds them."""
 POSITIVE_RULES = tuple(r.id for r in RULES.values() if r.kind in ("response", "stream", "image"))
 COMMON = (NO_SERVER_ERROR, JSON_CONTENT_TYPE)
 

@@ -413,12 +413,38 @@ def output_compression_gpt_only(ctx: RequestContext) -> Iterator[str]:
     when=["output_compression"],
 )
 def output_compression_format(ctx: RequestContext) -> Iterator[str]:
-    """output_compression comes with output_format jpeg or webp (png is the default)."""
-    if ctx.model.family != "gpt-image" or ctx.body["output_compression"] is None:
+    """output_compression below 100 comes with output_format jpeg or webp (png is the default)."""
+    value = ctx.body["output_compression"]
+    if ctx.model.family != "gpt-image" or value is None or (is_int(value) and value == 100):
         return
     fmt = ctx.body.get("output_format")
     if fmt is None or fmt == "png":
-        yield f"output_compression needs output_format jpeg or webp; output_format is {fmt or 'png (default)'}"
+        yield (
+            "output_compression needs output_format jpeg or webp; output_format is "
+            f"{fmt or 'png (default)'}"
+        )
+
+
+@rule(
+    "request.output_compression.default_with_png",
+    SHOULD,
+    params=["output_compression", "output_format"],
+    quote="This parameter is only supported for the GPT image models with the webp or jpeg "
+    "output formats, and defaults to 100.",
+    when=["output_compression"],
+)
+def output_compression_default_png(ctx: RequestContext) -> Iterator[str]:
+    """output_compression: 100 (the default) is not sent with png.
+
+    It asks for the default, so a server may accept it (the document's own first example
+    does it); but the parameter is only supported with jpeg and webp. Hence SHOULD.
+    """
+    value = ctx.body["output_compression"]
+    if ctx.model.family != "gpt-image" or not (is_int(value) and value == 100):
+        return
+    fmt = ctx.body.get("output_format")
+    if fmt is None or fmt == "png":
+        yield f"output_compression 100 is sent with output_format {fmt or 'png (default)'}"
 
 
 @rule(
