@@ -61,8 +61,10 @@ def features_of(item: pytest.Item) -> tuple[str, ...]:
 
 
 # -- options and markers -----------------------------------------------------------------
-def pytest_addoption(parser: pytest.Parser) -> None:
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
     add_options(parser)
+    # The recorded scenarios' options (--cassette-target, ...), however pytest was started.
+    pluginmanager.import_plugin("conformance_tests._recording")
 
 
 def pytest_configure(config: pytest.Config) -> None:

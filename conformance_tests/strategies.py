@@ -71,10 +71,14 @@ unknown_strings = st.text(
 )
 
 
+class NotApplicable(ValueError):
+    """The strategy needs a model family the profile does not serve."""
+
+
 def _models_of(profile: Profile, family: Family) -> list[str]:
     names = profile.models_of(family)
     if not names:
-        raise ValueError(f"the profile {profile.name!r} serves no model of the {family} family")
+        raise NotApplicable(f"the profile {profile.name!r} serves no model of the {family} family")
     return names
 
 
@@ -187,7 +191,7 @@ def breaker(rule_id: str) -> Callable[[Breaker], Breaker]:
 def _base(draw: Draw, profile: Profile, *families: Family, explicit: bool = True) -> Body:
     served = [f for f in (families or FAMILIES) if profile.models_of(f)]
     if not served:
-        raise ValueError(f"the profile {profile.name!r} serves none of {families}")
+        raise NotApplicable(f"the profile {profile.name!r} serves none of {families}")
     family = draw(st.sampled_from(served))
     return draw(_family_body(family, profile, cheap=True, explicit_model=explicit))
 

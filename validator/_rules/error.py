@@ -25,8 +25,8 @@ def status(ctx: ErrorContext) -> Iterator[Finding]:
 @rule(
     "error.invalid_request_400",
     MUST,
-    quote="The live API answers a GPT image request that carries response_format with 400, "
-    '"param": "response_format", "code": "unknown_parameter".',
+    quote="Validation errors answered with 422 and a framework-shaped body "
+    '({"detail": ...}), a bare string error, or 500.',
     source="field-notes",
 )
 def invalid_400(ctx: ErrorContext) -> Iterator[Finding]:
