@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import secrets
 from collections.abc import Iterator
 from typing import Any
 
@@ -147,21 +148,26 @@ def conformance_options(pytestconfig: pytest.Config) -> SuiteOptions:
     return get_options(pytestconfig)
 
 
-@pytest.fixture(scope="session")
-def conformance_target(conformance_options: SuiteOptions) -> Iterator[Target]:
-    """The target under test (the embedded reference server when no base URL is given)."""
-    opts = conformance_options
+@contextlib.contextmanager
+def open_target(opts: SuiteOptions) -> Iterator[Target]:
+    """The Target for ``opts``: the base URL, or the embedded reference server started for
+    the duration (with an API key of its own, so that the auth rules are exercised, unless
+    the profile says the target checks none). Stops the run (exit status 3) when a remote
+    target does not answer."""
     with contextlib.ExitStack() as stack:
+        api_key = opts.api_key
         if opts.base_url is None:
             from reference_server import running_server
 
-            server = stack.enter_context(running_server(api_key=opts.api_key, profile=opts.profile))
+            if api_key is None and opts.profile.auth is not False:
+                api_key = f"sk-embedded-{secrets.token_hex(12)}"
+            server = stack.enter_context(running_server(api_key=api_key, profile=opts.profile))
             base_url, embedded = server.base_url, True
         else:
             base_url, embedded = opts.base_url, False
         target = Target(
             base_url,
-            api_key=opts.api_key,
+            api_key=api_key,
             profile=opts.profile,
             timeout=opts.timeout,
             max_response_bytes=opts.max_response_bytes,
@@ -170,6 +176,13 @@ def conformance_target(conformance_options: SuiteOptions) -> Iterator[Target]:
         stack.callback(target.close)
         if not embedded:
             _stop_if_unreachable(target)
+        yield target
+
+
+@pytest.fixture(scope="session")
+def conformance_target(conformance_options: SuiteOptions) -> Iterator[Target]:
+    """The target under test (the embedded reference server when no base URL is given)."""
+    with open_target(conformance_options) as target:
         yield target
 
 

@@ -33,6 +33,7 @@ from ._recording import cassette_dir, cassette_target_name
 from ._scenarios import SCENARIOS, Scenario, wire_bytes
 from ._target import Target
 from ._verdict import SuiteError, Verdict
+from .plugin import open_target
 
 REPLAY_PLACEHOLDER_URL = "http://recorded-target.invalid/v1"
 
@@ -67,28 +68,7 @@ def _live_target(
     if _replaying(record_mode, disable_recording):
         yield None
         return
-    opts = conformance_options
-    with contextlib.ExitStack() as stack:
-        if opts.base_url is None:
-            from reference_server import running_server
-
-            server = stack.enter_context(running_server(api_key=opts.api_key, profile=opts.profile))
-            base_url, embedded = server.base_url, True
-        else:
-            base_url, embedded = opts.base_url, False
-        target = Target(
-            base_url,
-            api_key=opts.api_key,
-            profile=opts.profile,
-            timeout=opts.timeout,
-            max_response_bytes=opts.max_response_bytes,
-            embedded=embedded,
-        )
-        stack.callback(target.close)
-        if not embedded:
-            problem = target.check_reachable()
-            if problem:
-                pytest.exit(f"images-conformance: {problem}", returncode=3)
+    with open_target(conformance_options) as target:
         yield target
 
 

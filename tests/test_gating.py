@@ -399,8 +399,11 @@ def test_exit_code_usage_error(args: list[str], tmp_path: Path) -> None:
 
 
 def test_exit_code_when_everything_is_skipped(tmp_path: Path) -> None:
-    """Auth is off without a key: the auth tests skip, nothing ran, so no verdict (2)."""
-    proc = run_suite("-k", "test_api_key_is_checked", cwd=tmp_path)
+    """A profile that says the target checks no key: the auth tests skip, nothing ran, so
+    no verdict (2)."""
+    profile = tmp_path / "no-auth.toml"
+    profile.write_text("auth = false\n", encoding="utf-8")
+    proc = run_suite("-k", "test_api_key_is_checked", "--profile", str(profile), cwd=tmp_path)
     assert proc.returncode == GateExit.USAGE_ERROR, output(proc)
     assert "no test of the suite ran" in proc.stdout
 
