@@ -30,7 +30,7 @@ import binascii
 import gzip
 import json
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -613,5 +613,35 @@ def recording_config(*, api_key: str | None = None, compress: bool = False) -> d
     }
     if api_key and len(api_key) >= 8:
         # The key itself, wherever else it might turn up (an echo in a body or a URL).
+        # vcrpy's filter_sensitive_data covers requests only before vcrpy 9, so the
+        # response side is scrubbed here too.
         config["filter_sensitive_data"] = {"<API_KEY>": api_key}
+        config["before_record_response"] = _response_scrubber(api_key)
     return config
+
+
+def _response_scrubber(api_key: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """``scrub_response``, and then the API key replaced wherever it stands in the answer."""
+    key_text, key_bytes = api_key, api_key.encode()
+
+    def replace(value: Any) -> Any:
+        if isinstance(value, bytes):
+            return value.replace(key_bytes, b"<API_KEY>")
+        if isinstance(value, str):
+            return value.replace(key_text, "<API_KEY>")
+        return value
+
+    def scrub(response: dict[str, Any]) -> dict[str, Any]:
+        response = scrub_response(response)
+        body = response.get("body")
+        if isinstance(body, dict) and "string" in body:
+            body["string"] = replace(body["string"])
+        headers = response.get("headers")
+        if isinstance(headers, dict):
+            for name, values in list(headers.items()):
+                headers[name] = (
+                    [replace(v) for v in values] if isinstance(values, list) else replace(values)
+                )
+        return response
+
+    return scrub

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from ._cassettes import register_matchers
+from ._cassettes import CassettePersister, CompressingPersister, register_matchers
 
 PLUGIN_NAME = "conformance_tests._recording"
 RECORDED_MODULE = "conformance_tests.test_recorded"
@@ -61,8 +61,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
-    """pytest-recording hook: make the ``images_endpoint`` and ``json_body`` matchers known."""
+    """pytest-recording hook: make the ``images_endpoint`` and ``json_body`` matchers and
+    our persister known (vcrpy before 9 takes no persister per cassette)."""
     register_matchers(vcr)
+    vcr.register_persister(
+        CompressingPersister if _opt(config, "cassette_gzip") else CassettePersister
+    )
 
 
 ENV_FALLBACKS = {

@@ -176,15 +176,17 @@ def test_recorded_scenario(
     if body is None:
         pytest.skip(f"profile {profile.name!r} serves no model for scenario {scenario.id}")
     replaying = _replaying(record_mode, disable_recording)
-    if replaying and vcr is not None and CassettePersister.existing(vcr.path) is None:
+    if replaying and vcr is not None and CassettePersister.existing(_cassette_path(vcr)) is None:
         pytest.skip(
-            f"no cassette {_shown(vcr.path)} (record it with: {_record_command(pytestconfig)})"
+            f"no cassette {_shown(_cassette_path(vcr))} (record it with: {_record_command(pytestconfig)})"
         )
     raw = wire_bytes(body)
     _check_catalogue(scenario, validate_request(body, profile=profile))
 
     target = conformance_target
-    source = f"replayed from {_shown(vcr.path)}" if replaying and vcr is not None else "live"
+    source = (
+        f"replayed from {_shown(_cassette_path(vcr))}" if replaying and vcr is not None else "live"
+    )
     what = f"scenario {scenario.id} ({scenario.title}); {source}"
     try:
         exchange = target.post_generation(raw, may_generate=scenario.kind == "valid")
@@ -208,7 +210,7 @@ def test_recorded_scenario(
         )
     except CannotOverwriteExistingCassetteException as exc:
         pytest.fail(
-            f"{_shown(vcr.path)} has no recorded answer for a request this scenario sends "
+            f"{_shown(_cassette_path(vcr))} has no recorded answer for a request this scenario sends "
             f"(the catalogue or the target changed since it was recorded); record it again "
             f"with --record-mode=rewrite.\n{str(exc)[:1500]}",
             pytrace=False,
@@ -219,3 +221,8 @@ def test_recorded_scenario(
         )
     extra = "; ".join(judgement.notes)
     conformance_verdict.check(exchange, judgement.violations, what=what, extra=extra)
+
+
+def _cassette_path(cassette: Any) -> str:
+    """The file of a vcrpy cassette (``path`` from vcrpy 9; ``_path`` before)."""
+    return getattr(cassette, "path", None) or cassette._path
