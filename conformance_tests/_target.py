@@ -201,6 +201,7 @@ class Target:
         max_generations: int | None = None,
         max_consecutive_timeouts: int = 3,
         embedded: bool = False,
+        replayed: bool = False,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
@@ -210,6 +211,8 @@ class Target:
         self.max_generations = max_generations
         self.max_consecutive_timeouts = max_consecutive_timeouts
         self.embedded = embedded
+        self.replayed = replayed
+        """Answers come from recorded cassettes: nothing is generated, nothing is billed."""
         self.requests = 0
         """Requests sent (image URL fetches included)."""
         self.generations = 0
@@ -345,7 +348,7 @@ class Target:
             exchange.error = describe_error(exc)
             timed_out = isinstance(exc, httpx.TimeoutException)
         exchange.elapsed = time.monotonic() - start
-        if exchange.error is None and exchange.status is not None:
+        if exchange.error is None and exchange.status is not None and not self.replayed:
             exchange.billable = _looks_billable(
                 exchange.status, exchange.content_type, exchange.body
             )

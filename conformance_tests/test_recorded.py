@@ -109,6 +109,7 @@ def conformance_target(
             profile=opts.profile,
             timeout=opts.timeout,
             max_response_bytes=opts.max_response_bytes,
+            replayed=True,
         )
     return target
 
