@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import secrets
 from collections.abc import Iterator
+from pathlib import Path, PurePath
 from typing import Any
 
 import pytest
@@ -36,7 +36,18 @@ from ._verdict import RECORD_KEY, ConformanceFailure, SuiteError, Verdict
 SUITE_PACKAGE = "conformance_tests"
 _VERDICT_KEY = pytest.StashKey[Verdict]()
 _CHECKED_KEY = pytest.StashKey[bool]()
-_SUITE_ID = re.compile(r"(^|[/\\])conformance_tests[/\\]test_\w+\.py::")
+_SUITE_MODULES = frozenset(p.name for p in Path(__file__).resolve().parent.glob("test_*.py"))
+
+
+def _is_suite_id(nodeid: str) -> bool:
+    """Whether a node id names a test module of the suite. Node ids are relative to the
+    rootdir of the process that collected them (a worker's may differ from the
+    controller's: with --pyargs it is the package folder), so only the module file name
+    and, when there is one, its folder are compared."""
+    parts = PurePath(nodeid.split("::", 1)[0]).parts
+    if not parts or parts[-1] not in _SUITE_MODULES:
+        return False
+    return len(parts) == 1 or parts[-2] == SUITE_PACKAGE
 
 
 def is_suite_item(item: pytest.Item) -> bool:
@@ -95,7 +106,7 @@ def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
     (A worker cannot stop the whole run cleanly, so the controller does it.)
     """
     config = node.config
-    if config.stash.get(_CHECKED_KEY, False) or not any(_SUITE_ID.search(i) for i in ids):
+    if config.stash.get(_CHECKED_KEY, False) or not any(_is_suite_id(i) for i in ids):
         return
     config.stash[_CHECKED_KEY] = True
     opts = get_options(config)

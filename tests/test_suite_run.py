@@ -233,3 +233,34 @@ def test_cli_run_and_xdist(tmp_path):
     assert "billable generations" in xdist.stdout
     junit = (tmp_path / "junit.xml").read_text()
     assert 'name="images_conformance"' in junit  # the per-test record, as a property
+
+
+def test_an_unreachable_target_under_xdist_is_one_message(tmp_path):
+    """Run from outside the checkout with -n 2 (worker node ids are then relative to the
+    package): the controller checks the target first, so one line and exit status 3,
+    never a wall of INTERNALERROR tracebacks."""
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "conformance_tests._cli",
+            "run",
+            "--base-url",
+            "http://127.0.0.1:9/v1",
+            "--timeout",
+            "2",
+            "-n",
+            "2",
+            "-q",
+        ],
+        cwd=tmp_path,
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 3, output
+    assert "cannot reach the target at http://127.0.0.1:9/v1" in output
+    assert "INTERNALERROR" not in output
+    assert "Traceback" not in output
