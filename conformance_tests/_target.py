@@ -34,6 +34,10 @@ DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 _MISSING: Any = object()
 
 
+_KEEP_HEADERS = httpx.Auth()
+"""An auth flow that sends the request as it is."""
+
+
 class GenerationCapReached(Exception):
     """Raised before a request that may generate images once the generation cap is reached."""
 
@@ -323,7 +327,12 @@ class Target:
         deadline = start + self.timeout
         timed_out = False
         try:
-            with self._client.stream(method, url, content=content or None, headers=headers) as resp:
+            # An explicit Authorization header (the API key) wins over credentials in the
+            # URL, which httpx would otherwise turn into a Basic header replacing it.
+            auth = _KEEP_HEADERS if "Authorization" in headers else httpx.USE_CLIENT_DEFAULT
+            with self._client.stream(
+                method, url, content=content or None, headers=headers, auth=auth
+            ) as resp:
                 exchange.status = resp.status_code
                 exchange.headers = {k.lower(): v for k, v in resp.headers.items()}
                 chunks: list[bytes] = []

@@ -264,3 +264,19 @@ def test_an_unreachable_target_under_xdist_is_one_message(tmp_path):
     assert "cannot reach the target at http://127.0.0.1:9/v1" in output
     assert "INTERNALERROR" not in output
     assert "Traceback" not in output
+
+
+def test_credentials_in_the_base_url_do_not_replace_the_api_key():
+    from conformance_tests._target import Target
+    from reference_server import running_server
+
+    with running_server(api_key="sk-url-creds-test") as server:
+        url = server.base_url.replace("http://", "http://proxy-user:proxy-pass@")
+        target = Target(url, api_key="sk-url-creds-test", timeout=10)
+        try:
+            exchange = target.post_generation(
+                {"prompt": "x", "model": "dall-e-2", "size": "256x256"}
+            )
+        finally:
+            target.close()
+    assert exchange.status == 200, exchange.describe()
