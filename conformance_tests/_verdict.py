@@ -24,7 +24,7 @@ from ._target import Exchange, Target
 
 RECORD_KEY = "images_conformance"
 SHOULD_PREFIX = "SHOULD-level deviation (not gating outside strict mode)"
-KNOWN_PREFIX = "known failure (listed in the profile)"
+KNOWN_PREFIX = "known failure (listed in the profile or the baseline)"
 
 
 class ConformanceFailure(AssertionError):
