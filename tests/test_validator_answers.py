@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from validator_builders import (
     COMPLETED,
     PARTIAL,
@@ -385,3 +386,43 @@ def test_stream_echo_of_a_size_the_event_schema_cannot_carry():
 )
 def test_which_answers_exercise_a_rule(rule_id, request_body, family, applies):
     assert RULES[rule_id].applies_to(request_body, family) is applies
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "data",
+                    "created",
+                    "usage",
+                    "b64_json",
+                    "url",
+                    "size",
+                    "type",
+                    "event",
+                    "error",
+                    "x",
+                ]
+            ),
+            children,
+            max_size=5,
+        )
+    ),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=300, suppress_health_check=list(HealthCheck), deadline=None)
+@given(request=_json, answer=_json, status=st.one_of(st.integers(), st.none(), st.text(max_size=3)))
+def test_answer_checks_never_raise(request, answer, status):
+    for result in (
+        validate_response(request, answer),
+        validate_stream(request, answer),
+        validate_stream(request, [answer, {"event": "x", "data": answer}]),
+        validate_error(status, answer, request=request),
+        validate_exchange(status if isinstance(status, int) else None, body=b"x"),
+    ):
+        assert isinstance(result, list)
