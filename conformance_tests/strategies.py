@@ -188,6 +188,9 @@ def breaker(rule_id: str) -> Callable[[Breaker], Breaker]:
     return register
 
 
+_DALLE: tuple[Family, ...] = ("dall-e-2", "dall-e-3")
+
+
 def _base(draw: Draw, profile: Profile, *families: Family, explicit: bool = True) -> Body:
     served = [f for f in (families or FAMILIES) if profile.models_of(f)]
     if not served:
@@ -198,11 +201,6 @@ def _base(draw: Draw, profile: Profile, *families: Family, explicit: bool = True
 
 def _gpt(draw: Draw, profile: Profile) -> Body:
     return _base(draw, profile, "gpt-image")
-
-
-def _dalle(draw: Draw, profile: Profile, *families: Family) -> Body:
-    body = _base(draw, profile, *(families or ("dall-e-2", "dall-e-3")))
-    return body
 
 
 def _family(body: Body, profile: Profile) -> Family | None:
@@ -340,7 +338,7 @@ def _(draw: Draw, profile: Profile) -> Body:
 
 @breaker("request.size.auto_for_dalle")
 def _(draw: Draw, profile: Profile) -> Body:
-    body = _dalle(draw, profile)
+    body = _base(draw, profile, *_DALLE)
     body["size"] = "auto"
     return body
 
@@ -355,7 +353,6 @@ def _only_breaker(
         return body
 
 
-_DALLE: tuple[Family, ...] = ("dall-e-2", "dall-e-3")
 _only_breaker(
     "request.response_format.dalle_only",
     "response_format",
@@ -502,8 +499,3 @@ def breaking_requests(rule_id: str, *, profile: Profile | None = None) -> st.Sea
         return fn(draw, profile)
 
     return draw_body().filter(lambda b: breaks_exactly(b, rule_id, profile))
-
-
-def expected_params(body: Any, rule_id: str, profile: Profile | None = None) -> set[str | None]:
-    """The parameters a target may name when refusing ``body`` for ``rule_id``."""
-    return {v.param for v in validate_request(body, profile=profile) if v.rule == rule_id}

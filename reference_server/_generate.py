@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from validator._models import DEFAULT_SIZE
+
 from ._images import ImageFormat, ImageSpec
 
 ResponseFamily = Literal["dall-e-2", "dall-e-3", "gpt-image"]
@@ -23,7 +25,7 @@ MAX_N = 10
 MAX_PARTIAL_IMAGES = 3
 MAX_SIDE = 4096
 DEFAULT_GPT_IMAGE_SIZE = "1024x1024"
-DEFAULT_DALLE_SIZE = "1024x1024"
+"""What size auto resolves to."""
 
 # Output image tokens per image for the GPT image models, as the live API reports them
 # (1024x1024 medium = 1056, 1024x1536 high = 6240, ...).
@@ -104,7 +106,7 @@ def plan_request(body: dict[str, Any], *, family: str | None, model: str | None)
     prompt = prompt if isinstance(prompt, str) else ""
     n = _int(body.get("n"), 1, 1, MAX_N)
     if family in ("dall-e-2", "dall-e-3"):
-        w, h = _size(body.get("size"), DEFAULT_DALLE_SIZE)
+        w, h = _size(body.get("size"), DEFAULT_SIZE[family])
         response_format = "b64_json" if body.get("response_format") == "b64_json" else "url"
         return Plan(
             family=family,  # type: ignore[arg-type]

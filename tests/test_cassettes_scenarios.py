@@ -72,7 +72,7 @@ def test_ids_are_unique_file_names_and_markers_are_known():
     for s in SCENARIOS:
         assert re.fullmatch(r"[A-Za-z0-9._-]+", s.id), s.id
         assert set(s.features) <= set(FEATURES), s.id
-        known = set(RULES) | {"response.url.fetchable", "http.valid_request_accepted"}
+        known = set(RULES)
         assert set(s.rules) <= known, (s.id, set(s.rules) - known)
 
 

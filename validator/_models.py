@@ -37,8 +37,6 @@ GPT_IMAGE_ONLY_PARAMS: tuple[str, ...] = (
 )
 """Parameters the document calls "only supported for the GPT image models"."""
 
-DALLE_ONLY_PARAMS: tuple[str, ...] = ("response_format", "style")
-
 REQUEST_PARAMS: tuple[str, ...] = (
     "prompt",
     "background",

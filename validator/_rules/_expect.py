@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .._models import ENUMS, RESOLVED_SIZES, ResolvedModel
+from .._models import DEFAULT_SIZE, ENUMS, RESOLVED_SIZES, ResolvedModel
 from ._context import is_int
 
 
@@ -49,7 +49,7 @@ def expected_size(
     if isinstance(size, str) and size in ENUMS["size"] and size != "auto":
         return size, None
     if model.family in ("dall-e-2", "dall-e-3"):
-        return "1024x1024", None
+        return DEFAULT_SIZE[model.family], None
     if isinstance(echoed, str) and echoed in RESOLVED_SIZES:
         return echoed, None
     if model.family == "gpt-image":
