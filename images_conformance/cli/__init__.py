@@ -1,0 +1,1 @@
+"""The ``images-conformance`` command and its subcommands."""

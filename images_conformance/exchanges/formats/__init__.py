@@ -1,0 +1,1 @@
+"""Recording formats: vcrpy, Ruby VCR, Azure test proxy, HAR; read and written."""

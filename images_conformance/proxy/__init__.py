@@ -1,0 +1,1 @@
+"""The validating proxy: forwards traffic to an upstream and judges every exchange."""
