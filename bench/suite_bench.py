@@ -48,7 +48,7 @@ def run_once(level: str, extra: list[str]) -> Result:
     command = [
         sys.executable,
         "-m",
-        "conformance_tests._cli",
+        "images_conformance.cli.main",
         "run",
         "--level",
         level,

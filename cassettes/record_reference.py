@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"recording failed (pytest exit status {recorded})", file=sys.stderr)
         return recorded
 
-    from conformance_tests._cassette_cli import main as validate
+    from images_conformance.cli.validate_cassette import main as validate
 
     status = validate(["--quiet", str(out_dir)])
     files = sorted(p for p in out_dir.iterdir() if p.is_file())

@@ -12,6 +12,7 @@ import json
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from images_conformance.exchanges._client import Exchange, Target, encode_json
 from validator import (
     RULES,
     FetchedImage,
@@ -24,7 +25,6 @@ from validator import (
     validate_stream,
 )
 
-from ._target import Exchange, Target, encode_json
 from ._verdict import SuiteError, Verdict
 
 # Rule ids the tests name in their markers.

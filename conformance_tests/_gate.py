@@ -26,8 +26,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import pytest
 
-from ._baseline import BaselineError, load_baseline
-from ._report import (
+from images_conformance.report._report import (
     OUTCOMES,
     POSITIVE_KINDS,
     REPORT_FORMAT_VERSION,
@@ -39,6 +38,7 @@ from ._report import (
     scrub,
     write_report,
 )
+from images_conformance.report.baseline import BaselineError, load_baseline
 
 GATE_KEY = "images_conformance_gate"
 """``user_properties`` key of the (rules, features) this plugin attaches to suite reports."""
@@ -491,7 +491,7 @@ class _Gate:
         finished = time.time()
         base_url = opts.base_url if opts is not None else None
         api_key = opts.api_key if opts is not None else None
-        from ._target import public_url
+        from images_conformance.exchanges._client import public_url
 
         workers = getattr(self.config.option, "numprocesses", None)
         data: dict[str, Any] = {

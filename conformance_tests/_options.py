@@ -9,9 +9,12 @@ from typing import Any
 
 import pytest
 
+from images_conformance.exchanges._client import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_TIMEOUT,
+    public_url,
+)
 from validator import DEFAULT_PROFILE, Profile, ProfileError
-
-from ._target import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, public_url
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from ._cassettes import CassettePersister, CompressingPersister, register_matchers
+from images_conformance.exchanges.formats._cassettes import (
+    CassettePersister,
+    CompressingPersister,
+    register_matchers,
+)
 
 PLUGIN_NAME = "conformance_tests._recording"
 RECORDED_MODULE = "conformance_tests.test_recorded"

@@ -18,9 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from images_conformance.exchanges._client import Exchange, Target
 from validator import Level, Violation
-
-from ._target import Exchange, Target
 
 RECORD_KEY = "images_conformance"
 SHOULD_PREFIX = "SHOULD-level deviation (not gating outside strict mode)"

@@ -27,10 +27,10 @@ from typing import Any
 
 import pytest
 
+from images_conformance.exchanges._client import GenerationCapReached, Target
 from validator import FEATURES
 
 from ._options import SEED_WORKERINPUT, SuiteOptions, add_options, get_options
-from ._target import GenerationCapReached, Target
 from ._verdict import RECORD_KEY, ConformanceFailure, SuiteError, Verdict
 
 SUITE_PACKAGE = "conformance_tests"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from images_conformance.exchanges._client import SUITE_KEY_PREFIX
+
 from ._bodies import PROMPT
 from ._checks import (
     AUTH_REQUIRED,
@@ -15,7 +17,6 @@ from ._checks import (
     answered,
     judge_refusal,
 )
-from ._target import SUITE_KEY_PREFIX
 
 COMMON = (NO_SERVER_ERROR, JSON_CONTENT_TYPE)
 WRONG_KEY = SUITE_KEY_PREFIX + "wrong-key-0000"

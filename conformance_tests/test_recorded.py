@@ -24,14 +24,19 @@ from typing import Any
 import pytest
 from vcr.errors import CannotOverwriteExistingCassetteException
 
+from images_conformance.exchanges._client import Target
+from images_conformance.exchanges.formats._cassettes import (
+    GENERATIONS_SUFFIX,
+    CassettePersister,
+    endpoint_key,
+    recording_config,
+)
+from images_conformance.judge._judge import judge_exchange
 from validator import validate_request
 
-from ._cassettes import GENERATIONS_SUFFIX, CassettePersister, endpoint_key, recording_config
-from ._judge import judge_exchange
 from ._options import SuiteOptions
 from ._recording import cassette_dir, cassette_target_name
 from ._scenarios import SCENARIOS, Scenario, wire_bytes
-from ._target import Target
 from ._verdict import SuiteError, Verdict
 from .plugin import open_target
 

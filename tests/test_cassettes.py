@@ -21,7 +21,9 @@ from starlette.routing import Route
 from vcr.request import Request as VcrRequest
 
 import conformance_tests.test_recorded  # noqa: F401  (imported once, not per run)
-from conformance_tests._cassettes import (
+from conformance_tests._scenarios import SCENARIOS, scenario_by_id, wire_bytes
+from images_conformance.exchanges._client import Target
+from images_conformance.exchanges.formats._cassettes import (
     REDACTED,
     canonical_body,
     endpoint_key,
@@ -33,9 +35,7 @@ from conformance_tests._cassettes import (
     scrub_request,
     scrub_response,
 )
-from conformance_tests._judge import judge_exchange
-from conformance_tests._scenarios import SCENARIOS, scenario_by_id, wire_bytes
-from conformance_tests._target import Target
+from images_conformance.judge._judge import judge_exchange
 from reference_server import ServerThread, running_server
 from validator import parse_sse
 

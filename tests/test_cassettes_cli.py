@@ -12,9 +12,9 @@ import pytest
 import yaml
 from PIL import Image
 
-from conformance_tests._cassette_cli import main
-from conformance_tests._cassettes import CassetteError, load_cassette
-from conformance_tests._judge import judge_exchange
+from images_conformance.cli.validate_cassette import main
+from images_conformance.exchanges.formats._cassettes import CassetteError, load_cassette
+from images_conformance.judge._judge import judge_exchange
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "cassettes" / "reference"

@@ -21,15 +21,15 @@ from typing import Any
 
 import pytest
 
-from conformance_tests._baseline import (
+from conformance_tests._gate import GateExit, exit_code_for
+from images_conformance.report._report import markdown_path, rule_catalogue, scrub
+from images_conformance.report.baseline import (
     BaselineError,
     baseline_from_report,
     dump_baseline,
     load_baseline,
     parse_baseline,
 )
-from conformance_tests._gate import GateExit, exit_code_for
-from conformance_tests._report import markdown_path, rule_catalogue, scrub
 from reference_server import ServerThread, create_app
 from validator import RULES
 
@@ -47,7 +47,7 @@ def run_cli(*args: str, cwd: Path, timeout: float = 60) -> subprocess.CompletedP
     env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_BASE_URL", "OPENAI_API_KEY")}
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     return subprocess.run(
-        [sys.executable, "-m", "conformance_tests._cli", *args],
+        [sys.executable, "-m", "images_conformance.cli.main", *args],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -373,7 +373,7 @@ def test_exit_code_usage_error_before_the_run(
     args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
     """Refused before any test is collected (in-process: nothing to collect, so it is fast)."""
-    from conformance_tests._cli import main as cli_main
+    from images_conformance.cli.main import main as cli_main
 
     (tmp_path / "typo.toml").write_text('[known_failures]\n"response.usage.sum" = "typo"\n')
     (tmp_path / "broken.toml").write_text("[known_failures\n")

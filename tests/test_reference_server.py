@@ -712,7 +712,7 @@ def test_cli_bad_profile_is_a_one_line_error_and_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "not-a-family" in err
 
-    from conformance_tests._cli import main as top_main
+    from images_conformance.cli.main import main as top_main
 
     assert top_main(["serve", "--profile", str(bad)]) == 2
 

@@ -11,9 +11,9 @@ import pytest
 from broken_servers import Rewrite, serving
 from suite_runs import run_suite
 
-from conformance_tests._cli import pytest_args
 from conformance_tests.plugin import rules_of
 from conformance_tests.strategies import BREAKABLE_RULES
+from images_conformance.cli.main import pytest_args
 from reference_server import create_app
 from validator import RULES
 
@@ -187,7 +187,7 @@ def test_cli_run_and_xdist(tmp_path):
         [
             sys.executable,
             "-m",
-            "conformance_tests._cli",
+            "images_conformance.cli.main",
             "run",
             "--level",
             "quick",
@@ -243,7 +243,7 @@ def test_an_unreachable_target_under_xdist_is_one_message(tmp_path):
         [
             sys.executable,
             "-m",
-            "conformance_tests._cli",
+            "images_conformance.cli.main",
             "run",
             "--base-url",
             "http://127.0.0.1:9/v1",
@@ -267,7 +267,7 @@ def test_an_unreachable_target_under_xdist_is_one_message(tmp_path):
 
 
 def test_credentials_in_the_base_url_do_not_replace_the_api_key():
-    from conformance_tests._target import Target
+    from images_conformance.exchanges._client import Target
     from reference_server import running_server
 
     with running_server(api_key="sk-url-creds-test") as server:

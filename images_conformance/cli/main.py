@@ -108,11 +108,11 @@ def main(argv: list[str] | None = None) -> int:
     if command == "run":
         return run(rest)
     if command == "baseline":  # issue 6 (conformance_tests/_baseline.py)
-        from ._baseline import main as baseline_main
+        from images_conformance.report.baseline import main as baseline_main
 
         return baseline_main(rest)
     if command == "validate-cassette":  # issue 5 (conformance_tests/_cassette_cli.py)
-        from ._cassette_cli import main as cassette_main
+        from images_conformance.cli.validate_cassette import main as cassette_main
 
         return cassette_main(rest)
     print(f"images-conformance: unknown command {command!r}", file=sys.stderr)

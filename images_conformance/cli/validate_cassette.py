@@ -21,10 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from images_conformance.exchanges.formats._cassettes import (
+    Cassette,
+    CassetteError,
+    Interaction,
+    load_cassette,
+)
+from images_conformance.judge._judge import Judgement, judge_exchange
 from validator import DEFAULT_PROFILE, RULES, Profile, ProfileError, Violation
-
-from ._cassettes import Cassette, CassetteError, Interaction, load_cassette
-from ._judge import Judgement, judge_exchange
 
 PROG = "images-conformance validate-cassette"
 CASSETTE_SUFFIXES = (".yaml", ".yml", ".json", ".yaml.gz", ".yml.gz", ".json.gz")
