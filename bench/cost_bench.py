@@ -6,7 +6,7 @@ conformance report, then reads the report:
 - billable generations (200 answers carrying images) and requests, in all and per test;
 - the positive rules (kinds response, stream and image, for the features the profile
   declares) and whether a served answer exercised each of them (see
-  ``images_conformance.report._report.rule_applies``);
+  ``images_conformance.report.rule_applies``);
 - a greedy cover: the fewest generations, by whole tests, that still exercise every
   positive rule this run exercised (what a leaner quick level could spend).
 

@@ -1,29 +1,21 @@
-"""Judging exchanges: send a request, run the validator on what came back, hand it to the verdict.
+"""The suite's checks: send a request, have the judge rule on what came back, hand the
+judgement to the verdict.
 
-The expectation of every check comes from the validator run on the exact bytes sent:
-a body the validator accepts must be served, one it rejects must be refused. Every
-verdict comes from the rule table (``validate_exchange`` for the HTTP layer,
-``validate_response`` / ``validate_stream`` / ``validate_error`` for the bodies).
+The judging itself is :func:`images_conformance.judge.judge`, the same judge as
+``images-conformance validate-cassette`` and the recorded scenarios use. What is left
+here is what only the suite knows: the bytes it built (a body the validator rejects
+cannot be expected to be served: that is a SuiteError, and nothing is sent), the
+situation it created (a wrong key, a wrong method), and the exchange it sent.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
-from urllib.parse import urlsplit
+from typing import Any
 
 from images_conformance.exchanges._client import Exchange, Target, encode_json
-from validator import (
-    RULES,
-    FetchedImage,
-    Violation,
-    parse_sse,
-    validate_error,
-    validate_exchange,
-    validate_request,
-    validate_response,
-    validate_stream,
-)
+from images_conformance.judge import Situation, judge
+from validator import RULES, FetchedImage, validate_request
 
 from ._verdict import SuiteError, Verdict
 
@@ -38,29 +30,6 @@ URL_FETCHABLE = "response.url.fetchable"
 
 ERROR_RULES = tuple(r for r in RULES if r.startswith("error."))
 
-Situation = Literal[
-    "valid", "invalid", "malformed_json", "missing_key", "wrong_key", "wrong_method"
-]
-
-
-def rule_violation(rule_id: str, message: str) -> Violation:
-    """A violation of a rule of the table, worded like the validator's own."""
-    rule = RULES[rule_id]
-    param = rule.params[0] if rule.params else None
-    return Violation(rule_id, rule.level, f'{message}. The document: "{rule.quote}"', param)
-
-
-def http_violations(exchange: Exchange, situation: Situation) -> list[Violation]:
-    """The HTTP rules for an answer: no 5xx, JSON labelled as JSON, the status the situation
-    calls for."""
-    return validate_exchange(
-        exchange.status,
-        content_type=exchange.headers.get("content-type"),
-        body=exchange.body,
-        situation="any" if situation == "invalid" else situation,
-        stream=exchange.stream,
-    )
-
 
 def answered(verdict: Verdict, exchange: Exchange, *, what: str) -> None:
     """Fail at once when no complete HTTP answer arrived (timeout, refused, broken connection)."""
@@ -70,13 +39,6 @@ def answered(verdict: Verdict, exchange: Exchange, *, what: str) -> None:
         verdict.fail_exchange(
             exchange, f"the answer could not be read: {exchange.error}", what=what
         )
-
-
-def _parse(exchange: Exchange) -> tuple[Any, str | None]:
-    try:
-        return exchange.json(), None
-    except ValueError as exc:
-        return None, str(exc)
 
 
 def sent_body(body: Any) -> tuple[bytes, Any]:
@@ -100,45 +62,21 @@ def expect_served(
     what = what or f"a valid request (model {sent.get('model', 'not given')}) must be served"
     exchange = target.post_generation(raw)
     answered(verdict, exchange, what=what)
-    violations = http_violations(exchange, "valid")
-    parsed, problem = _parse(exchange)
-    if exchange.status != 200:
-        if exchange.status is not None and exchange.status >= 400:
-            violations.extend(validate_error(exchange.status, parsed, profile=target.profile))
-    elif exchange.stream:
-        violations.extend(
-            validate_stream(
-                sent,
-                parse_sse(exchange.body),
-                profile=target.profile,
-                content_type=exchange.headers.get("content-type"),
-            )
-        )
-    elif problem is not None:
-        violations.append(rule_violation("response.body.object", problem))
-    else:
-        fetched = fetch_urls(target, parsed)
-        violations.extend(validate_response(sent, parsed, profile=target.profile, fetched=fetched))
-    verdict.check(exchange, violations, what=what)
+    judgement = judge(
+        exchange, profile=target.profile, situation="valid", fetch=image_fetcher(target)
+    )
+    verdict.check(exchange, judgement.violations, what=what)
     return exchange
 
 
-def fetch_urls(target: Target, response: Any) -> dict[int, FetchedImage]:
-    """GET every absolute http(s) url of the answer (others are response.url.absolute_http's)."""
-    fetched: dict[int, FetchedImage] = {}
-    data = response.get("data") if isinstance(response, dict) else None
-    for i, item in enumerate(data if isinstance(data, list) else []):
-        url = item.get("url") if isinstance(item, dict) else None
-        if not isinstance(url, str):
-            continue
-        try:
-            parts = urlsplit(url)
-        except ValueError:
-            continue
-        if parts.scheme in ("http", "https") and parts.hostname:
-            got = target.fetch(url)
-            fetched[i] = FetchedImage(got.status, got.body, got.error)
-    return fetched
+def image_fetcher(target: Target):
+    """GET a returned image URL through the target (bounded, never sending the API key)."""
+
+    def fetch(url: str) -> FetchedImage:
+        got = target.fetch(url)
+        return FetchedImage(got.status, got.body, got.error)
+
+    return fetch
 
 
 def expect_rejected(
@@ -190,21 +128,6 @@ def judge_refusal(
     ``request``: the parsed body, when it is JSON (the error must then name one of its
     faults); ``broken``: the request rule it breaks, whose level an acceptance takes.
     """
-    violations = http_violations(exchange, situation)
-    assert exchange.status is not None
-    if exchange.status < 400:
-        if broken is not None:
-            # Accepting a request is a deviation of the rule it breaks, at that rule's level.
-            violations.append(
-                rule_violation(
-                    broken,
-                    f"the target accepted it (HTTP {exchange.status}) instead of refusing it",
-                )
-            )
-    else:
-        parsed, _ = _parse(exchange)
-        violations.extend(
-            validate_error(exchange.status, parsed, request=request, profile=target.profile)
-        )
-    verdict.check(exchange, violations, what=what)
+    judgement = judge(exchange, profile=target.profile, situation=situation, broken=broken)
+    verdict.check(exchange, judgement.violations, what=what)
     return exchange

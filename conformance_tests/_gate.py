@@ -1,10 +1,13 @@
 """Release gating (pytest plugin, entry point ``images_conformance_gate``).
 
-Adds to a run of the conformance suite:
+A thin plugin over :mod:`images_conformance.report`: it turns each test of the suite into
+a :class:`~images_conformance.report.Case` (from pytest's reports, also from xdist
+workers) and hands the cases to ``build_report``, which decides the verdict. It adds to a
+run of the conformance suite:
 
 - ``--conformance-report PATH``: a JSON report with one outcome per rule, and a Markdown
-  summary beside it (see ``_report.py`` and docs/gating.md);
-- ``--conformance-baseline FILE``: known failures (see ``_baseline.py``): reported as
+  summary beside it (docs/gating.md);
+- ``--conformance-baseline FILE``: known failures (``images_conformance.report.baseline``): reported as
   expected failures, not failing the run; baselined rules that now pass are reported;
 - ``--max-generations N``: a cap on billable generations (split between xdist workers);
   tests past it are reported as not exercised;
@@ -17,28 +20,30 @@ unless tests of the suite are collected (or one of its options is given).
 
 from __future__ import annotations
 
-import base64
+import json
 import time
-from datetime import datetime, timezone
-from enum import IntEnum
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
 
 import pytest
 
-from images_conformance.report._report import (
-    OUTCOMES,
+from images_conformance.exchanges._client import public_url
+from images_conformance.report import (
     POSITIVE_KINDS,
-    REPORT_FORMAT_VERSION,
-    TestResult,
-    feature_rows,
+    BaselineError,
+    Case,
+    Context,
+    GateExit,
+    build_report,
+    exit_code_for,
     known_rule_ids,
+    load_baseline,
     rule_applies,
-    rule_entries,
-    scrub,
+    secrets_of,
     write_report,
 )
-from images_conformance.report.baseline import BaselineError, load_baseline
+from images_conformance.report.terminal import write_summary
+
+__all__ = ["GATE_KEY", "GateExit", "exit_code_for"]
 
 GATE_KEY = "images_conformance_gate"
 """``user_properties`` key of the (rules, features) this plugin attaches to suite reports."""
@@ -46,33 +51,6 @@ _SUITE_PACKAGE = "conformance_tests"
 _RECORD_KEY = "images_conformance"  # plugin.py / _verdict.py's per-test record
 _STATE = "images_conformance_gate_state"
 _EXIT_KEY = "images_conformance_exit"  # xdist workeroutput: [message, returncode] of a pytest.exit
-
-
-class GateExit(IntEnum):
-    """Exit codes of ``images-conformance run`` (and of pytest runs of the suite)."""
-
-    CONFORMANT = 0
-    """Every MUST rule exercised passed or is baselined (SHOULD rules too in strict mode)."""
-    NON_CONFORMANT = 1
-    """A gating rule failed, or a test of the suite failed."""
-    USAGE_ERROR = 2
-    """Bad options or profile/baseline, collection errors, nothing ran, interrupted: no verdict."""
-    UNREACHABLE = 3
-    """The target did not answer at its base URL."""
-
-
-def exit_code_for(pytest_status: int) -> int:
-    """Map pytest's exit status to the gate's (used by ``images-conformance run``).
-
-    pytest 0/1 stay; 3 stays (the suite stops with 3 when the target is unreachable;
-    pytest's internal errors are turned into 2 by this plugin before they get here);
-    2 (interrupted, collection errors), 4 (usage error), 5 (no tests collected) and
-    anything else become 2.
-    """
-    status = int(pytest_status)
-    if status in (GateExit.CONFORMANT, GateExit.NON_CONFORMANT, GateExit.UNREACHABLE):
-        return status
-    return int(GateExit.USAGE_ERROR)
 
 
 # -- helpers ---------------------------------------------------------------------------
@@ -103,36 +81,6 @@ def _skip_reason(report: pytest.TestReport) -> str:
     else:
         reason = str(longrepr or "")
     return reason.removeprefix("Skipped: ")
-
-
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="seconds")
-
-
-def _suite_version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("images-conformance")
-    except Exception:  # pragma: no cover - not installed as a distribution
-        return "unknown"
-
-
-def _secrets(base_url: str | None, api_key: str | None) -> list[str]:
-    out = [api_key] if api_key else []
-    if base_url:
-        try:
-            parts = urlsplit(base_url)
-            out += [parts.password or "", parts.username or ""]
-            if parts.username or parts.password:  # as sent in a Basic Authorization header
-                pair = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
-                out.append(base64.b64encode(pair.encode()).decode())
-            out += [v for _k, v in parse_qsl(parts.query) if v]
-            if parts.fragment:
-                out.append(parts.fragment)
-        except ValueError:
-            pass
-    return [s for s in out if s]
 
 
 # -- options ----------------------------------------------------------------------------
@@ -199,7 +147,7 @@ class _Gate:
         self.baseline_file = baseline
         self.baseline_path = baseline_path
         self.max_generations = cap
-        self.results: dict[str, TestResult] = {}
+        self.results: dict[str, Case] = {}
         self.suite_seen = False
         self.internal_error = False
         self.exit_message: str | None = None
@@ -265,36 +213,6 @@ class _Gate:
         target.post_generation = post_generation
         target._images_conformance_gate = True
 
-    def _applicability(self, rules: list[str]) -> tuple[dict[str, int], list[str]]:
-        """(positive rule -> served answers it applied to, positive rules any request aimed at)."""
-        import json
-
-        from validator import resolve_model
-
-        positive = [r for r in rules if r.split(".", 1)[0] in POSITIVE_KINDS]
-        applied: dict[str, int] = {}
-        attempted: set[str] = set()
-        for body, may_generate, status in self._sent:
-            if not may_generate or not positive:
-                continue
-            if isinstance(body, (bytes, bytearray)):
-                try:
-                    body = json.loads(body)
-                except ValueError:
-                    continue
-            if not isinstance(body, dict):
-                continue
-            try:
-                family = resolve_model(body, profile=self._profile).family
-            except Exception:
-                continue
-            for rule_id in positive:
-                if rule_applies(rule_id, body, family):
-                    attempted.add(rule_id)
-                    if status == 200:
-                        applied[rule_id] = applied.get(rule_id, 0) + 1
-        return applied, sorted(attempted)
-
     def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
         self._sent.clear()
 
@@ -325,7 +243,7 @@ class _Gate:
             rules = _marker_args(item, "rules")
             info: dict[str, Any] = {"rules": rules, "features": _marker_args(item, "feature")}
             if report.when == "call" and self._profile is not None:
-                info["applied"], info["attempted"] = self._applicability(rules)
+                info["applied"], info["attempted"] = applicability(self._sent, rules, self._profile)
             report.user_properties.append((GATE_KEY, info))
         return report
 
@@ -364,53 +282,18 @@ class _Gate:
         if not isinstance(info, dict):
             return
         self.suite_seen = True
-        result = self.results.get(report.nodeid)
-        if result is None:
-            result = self.results[report.nodeid] = TestResult(
+        case = self.results.get(report.nodeid)
+        if case is None:
+            case = self.results[report.nodeid] = Case(
                 report.nodeid,
                 rules=tuple(info.get("rules") or ()),
                 features=tuple(info.get("features") or ()),
             )
-        record = _prop(report, _RECORD_KEY)
-        if report.when == "setup":
-            if report.skipped:
-                result.status = "skipped"
-                result.reason = _skip_reason(report)
-                result.skipped_for_feature = self._for_feature(result)
-            elif report.failed:
-                result.status = "failed"
-                result.failure = f"error in setup: {report.longreprtext}"
-        elif report.when == "call":
-            if "applied" in info:
-                result.applied = {str(k): int(v) for k, v in dict(info["applied"]).items()}
-                result.attempted = tuple(info.get("attempted") or ())
-            if isinstance(record, dict) and "cases" in record:
-                result.cases = int(record.get("cases") or 0)
-                result.requests = int(record.get("requests") or 0)
-                result.generations = int(record.get("generations") or 0)
-                result.findings = dict(record.get("findings") or {})
-                result.failure = record.get("failure")
-            not_exercised = record.get("not_exercised") if isinstance(record, dict) else None
-            if report.passed:
-                result.status = "passed"
-            elif report.failed:
-                result.status = "failed"
-                result.failure = result.failure or report.longreprtext
-            elif not_exercised:
-                result.status = "not-exercised"
-                result.reason = f"not exercised: {not_exercised}"
-            elif hasattr(report, "wasxfail"):
-                result.status = "xfail"
-                result.reason = str(report.wasxfail)
-            else:
-                result.status = "skipped"
-                result.reason = _skip_reason(report)
-                result.skipped_for_feature = self._for_feature(result)
-        elif report.failed:  # teardown
-            result.status = "failed"
-            result.failure = result.failure or f"error in teardown: {report.longreprtext}"
+        update_case(case, report, info, _prop(report, _RECORD_KEY))
+        if case.status == "skipped":
+            case.skipped_for_feature = self._for_feature(case)
 
-    def _for_feature(self, result: TestResult) -> bool:
+    def _for_feature(self, result: Case) -> bool:
         """Whether a skip is the profile lacking a feature or family the test needs."""
         reason = result.reason or ""
         if "not declared by profile" in reason or "serves no model" in reason:
@@ -445,146 +328,117 @@ class _Gate:
 
     def build(self, opts: Any, pytest_status: int) -> dict[str, Any]:
         """The report of this run (also decides the exit code)."""
-        from validator import DEFAULT_PROFILE
+        self.summary = build_report(
+            self.results.values(), context=self.context(opts, pytest_status)
+        )
+        return self.summary
 
-        profile = opts.profile if opts is not None else DEFAULT_PROFILE
-        strict = bool(opts.strict) if opts is not None else False
-        baseline = dict(self.baseline_file)
-        baseline.update(profile.known_failures)
-        tests = list(self.results.values())
-        entries = rule_entries(tests, features=profile.features, strict=strict, baseline=baseline)
-        gating = [e["id"] for e in entries if e["gating"]]
-        ran = any(t.ran for t in tests)
-
-        if self.exit_returncode == GateExit.UNREACHABLE or (
-            pytest_status == GateExit.UNREACHABLE and not self.internal_error
-        ):
-            # (under xdist, stopping the run can also make xdist report an internal error)
-            code, status = GateExit.UNREACHABLE, "unreachable"
-            message = self.exit_message or "the target could not be reached"
-        elif self.internal_error:
-            code, status = GateExit.USAGE_ERROR, "error"
-            message = "pytest reported an internal error"
-        elif pytest_status == 0 and not ran:
-            code, status = GateExit.USAGE_ERROR, "error"
-            message = "no test of the suite ran (all were skipped or deselected): no verdict"
-        elif pytest_status in (0, 1):
-            if pytest_status == 1 or gating:
-                code, status = GateExit.NON_CONFORMANT, "non-conformant"
-                message = (
-                    f"{len(gating)} gating rule(s) failed: {', '.join(gating)}"
-                    if gating
-                    else "a test of the suite failed (see the test report)"
-                )
-            else:
-                code, status, message = GateExit.CONFORMANT, "conformant", None
-        else:
-            code, status = GateExit.USAGE_ERROR, "error"
-            message = {
-                2: self.exit_message or "the run was interrupted or tests failed to collect",
-                4: "usage error",
-                5: "no test of the suite ran (check -k / -m and the selection)",
-            }.get(pytest_status, f"pytest exit status {pytest_status}")
-
-        counts = {o: sum(1 for e in entries if e["outcome"] == o) for o in OUTCOMES}
-        cap_hit = any(t.status == "not-exercised" for t in tests)
-        finished = time.time()
+    def context(self, opts: Any, pytest_status: int) -> Context:
+        """What the report says besides the cases: target, run settings, how the run ended."""
         base_url = opts.base_url if opts is not None else None
         api_key = opts.api_key if opts is not None else None
-        from images_conformance.exchanges._client import public_url
-
         workers = getattr(self.config.option, "numprocesses", None)
-        data: dict[str, Any] = {
-            "format_version": REPORT_FORMAT_VERSION,
-            "suite": {"name": "images-conformance", "version": _suite_version()},
-            "target": {
-                "base_url": public_url(base_url) if base_url else None,
-                "embedded": base_url is None,
-                "profile": profile.name,
-                "profile_path": opts.profile_path if opts is not None else None,
-                "features": sorted(profile.features),
-                "auth": profile.auth if profile.auth is not None else api_key is not None,
-            },
-            "run": {
-                "started": _iso(self.started),
-                "finished": _iso(finished),
-                "duration_s": round(finished - self.started, 3),
-                "level": opts.level.name if opts is not None else None,
-                "strict": strict,
-                "seed": opts.seed if opts is not None else None,
-                "workers": workers if isinstance(workers, int) else None,
-                "pytest_exit_status": pytest_status,
-            },
-            "verdict": {
-                "exit_code": int(code),
-                "status": status,
-                "conformant": code == GateExit.CONFORMANT,
-                "complete": ran and counts["not-exercised"] == 0,
-                "gating_failures": gating,
-                "message": message,
-            },
-            "cost": {
-                "billable_generations": sum(t.generations for t in tests),
-                "requests": sum(t.requests for t in tests),
-                "max_generations": self.max_generations,
-                "cap_reached": cap_hit,
-            },
-            "baseline": {
-                "file": self.baseline_path,
-                "rules": dict(sorted(baseline.items())),
-                "expected_failures": [
-                    e["id"] for e in entries if e["outcome"] == "expected-failure"
-                ],
-                "can_be_tightened": [e["id"] for e in entries if e["can_be_tightened"]],
-            },
-            "counts": counts,
-            "rules": entries,
-            "features": feature_rows(tests, profile.features),
-            "tests": [
-                {
-                    "nodeid": t.nodeid,
-                    "status": t.status,
-                    "cases": t.cases,
-                    "requests": t.requests,
-                    "generations": t.generations,
-                    "reason": t.reason,
-                    "exercised": sorted(t.applied) if t.applied is not None else None,
-                }
-                for t in tests
-            ],
-        }
-        data = scrub(data, _secrets(base_url, api_key))
-        self.summary = data
-        return data
+        ctx = Context(
+            strict=bool(opts.strict) if opts is not None else False,
+            base_url=public_url(base_url) if base_url else None,
+            embedded=base_url is None,
+            auth=api_key is not None,
+            started=self.started,
+            workers=workers if isinstance(workers, int) else None,
+            runner_status=pytest_status,
+            stop_code=self.exit_returncode,
+            stop_message=self.exit_message,
+            internal_error=self.internal_error,
+            max_generations=self.max_generations,
+            baseline=self.baseline_file,
+            baseline_path=self.baseline_path,
+            secrets=secrets_of(base_url, api_key),
+        )
+        if opts is not None:
+            ctx.profile, ctx.profile_path = opts.profile, opts.profile_path
+            ctx.level, ctx.seed = opts.level.name, opts.seed
+        return ctx
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        data = self.summary
-        if data is None:
-            return
-        tr = terminalreporter
-        verdict, cost, base = data["verdict"], data["cost"], data["baseline"]
-        tr.write_sep("-", "images-conformance gate")
-        word = verdict["status"].upper()
-        line = f"verdict: {word} (exit code {verdict['exit_code']})"
-        if verdict["message"]:
-            line += f": {verdict['message']}"
-        tr.write_line(line, red=verdict["exit_code"] != 0, green=verdict["exit_code"] == 0)
-        counts = data["counts"]
-        tr.write_line("rules: " + ", ".join(f"{counts[o]} {o}" for o in OUTCOMES if counts.get(o)))
-        cap = cost["max_generations"]
-        gen = f"billable generations: {cost['billable_generations']}"
-        if cap is not None:
-            gen += f" (cap {cap}{'; reached: tests past it were not exercised' if cost['cap_reached'] else ''})"
-        tr.write_line(gen + f", requests: {cost['requests']}")
-        if base["expected_failures"]:
-            tr.write_line("expected failures (baselined): " + ", ".join(base["expected_failures"]))
-        if base["can_be_tightened"]:
-            tr.write_line(
-                "baseline can be tightened: these baselined rules now pass: "
-                + ", ".join(base["can_be_tightened"]),
-                yellow=True,
+        if self.summary is not None:
+            write_summary(
+                terminalreporter, self.summary, written=self.written, write_error=self.write_error
             )
-        if self.written:
-            tr.write_line(f"report: {self.written[0]} (summary: {self.written[1]})")
-        if self.write_error:
-            tr.write_line(self.write_error, red=True)
+
+
+# -- from pytest's reports to cases ------------------------------------------------------
+def applicability(
+    sent: list[tuple[Any, bool, int | None]], rules: list[str], profile: Any
+) -> tuple[dict[str, int], list[str]]:
+    """(positive rule -> served answers it applied to, positive rules any request aimed at),
+    from a test's generation requests: (body, may_generate, status)."""
+    from validator import resolve_model
+
+    positive = [r for r in rules if r.split(".", 1)[0] in POSITIVE_KINDS]
+    applied: dict[str, int] = {}
+    attempted: set[str] = set()
+    for body, may_generate, status in sent:
+        if not may_generate or not positive:
+            continue
+        if isinstance(body, (bytes, bytearray)):
+            try:
+                body = json.loads(body)
+            except ValueError:
+                continue
+        if not isinstance(body, dict):
+            continue
+        try:
+            family = resolve_model(body, profile=profile).family
+        except Exception:
+            continue
+        for rule_id in positive:
+            if rule_applies(rule_id, body, family):
+                attempted.add(rule_id)
+                if status == 200:
+                    applied[rule_id] = applied.get(rule_id, 0) + 1
+    return applied, sorted(attempted)
+
+
+def update_case(case: Case, report: pytest.TestReport, info: dict[str, Any], record: Any) -> None:
+    """Fold one phase's report (setup, call, teardown) of a test into its case."""
+    if report.when == "setup":
+        if report.skipped:
+            case.status = "skipped"
+            case.reason = _skip_reason(report)
+        elif report.failed:
+            case.status = "failed"
+            case.failure = f"error in setup: {report.longreprtext}"
+    elif report.when == "call":
+        _update_from_call(case, report, info, record)
+    elif report.failed:  # teardown
+        case.status = "failed"
+        case.failure = case.failure or f"error in teardown: {report.longreprtext}"
+
+
+def _update_from_call(
+    case: Case, report: pytest.TestReport, info: dict[str, Any], record: Any
+) -> None:
+    if "applied" in info:
+        case.applied = {str(k): int(v) for k, v in dict(info["applied"]).items()}
+        case.attempted = tuple(info.get("attempted") or ())
+    if isinstance(record, dict) and "cases" in record:
+        case.cases = int(record.get("cases") or 0)
+        case.requests = int(record.get("requests") or 0)
+        case.generations = int(record.get("generations") or 0)
+        case.findings = dict(record.get("findings") or {})
+        case.failure = record.get("failure")
+    not_exercised = record.get("not_exercised") if isinstance(record, dict) else None
+    if report.passed:
+        case.status = "passed"
+    elif report.failed:
+        case.status = "failed"
+        case.failure = case.failure or report.longreprtext
+    elif not_exercised:
+        case.status = "not-exercised"
+        case.reason = f"not exercised: {not_exercised}"
+    elif hasattr(report, "wasxfail"):
+        case.status = "xfail"
+        case.reason = str(report.wasxfail)
+    else:
+        case.status = "skipped"
+        case.reason = _skip_reason(report)

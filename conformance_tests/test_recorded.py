@@ -31,7 +31,7 @@ from images_conformance.exchanges.formats._cassettes import (
     endpoint_key,
     recording_config,
 )
-from images_conformance.judge._judge import judge_exchange
+from images_conformance.judge import judge_exchange
 from validator import validate_request
 
 from ._options import SuiteOptions

@@ -35,7 +35,7 @@ from images_conformance.exchanges.formats._cassettes import (
     scrub_request,
     scrub_response,
 )
-from images_conformance.judge._judge import judge_exchange
+from images_conformance.judge import judge_exchange
 from reference_server import ServerThread, running_server
 from validator import parse_sse
 

@@ -21,8 +21,7 @@ from typing import Any
 
 import pytest
 
-from conformance_tests._gate import GateExit, exit_code_for
-from images_conformance.report._report import markdown_path, rule_catalogue, scrub
+from images_conformance.report import GateExit, exit_code_for, markdown_path, rule_catalogue, scrub
 from images_conformance.report.baseline import (
     BaselineError,
     baseline_from_report,

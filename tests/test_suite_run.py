@@ -13,7 +13,7 @@ from suite_runs import run_suite
 
 from conformance_tests.plugin import rules_of
 from conformance_tests.strategies import BREAKABLE_RULES
-from images_conformance.cli.main import pytest_args
+from images_conformance.cli.run import pytest_args
 from reference_server import create_app
 from validator import RULES
 

@@ -27,7 +27,7 @@ from images_conformance.exchanges.formats._cassettes import (
     Interaction,
     load_cassette,
 )
-from images_conformance.judge._judge import Judgement, judge_exchange
+from images_conformance.judge import Judgement, judge_exchange
 from validator import DEFAULT_PROFILE, RULES, Profile, ProfileError, Violation
 
 PROG = "images-conformance validate-cassette"

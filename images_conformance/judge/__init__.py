@@ -1,1 +1,24 @@
-"""The judge: the validator's rules run on the exact bytes of one exchange."""
+"""The judge: the validator's rules on the exact bytes of one exchange, whoever produced it
+(the suite's target, a recording, the proxy)."""
+
+from ._judge import (
+    NOT_SERVED_STATUSES,
+    Fetch,
+    Judgement,
+    Situation,
+    fetch_images,
+    judge,
+    judge_exchange,
+    make_violation,
+)
+
+__all__ = [
+    "NOT_SERVED_STATUSES",
+    "Fetch",
+    "Judgement",
+    "Situation",
+    "fetch_images",
+    "judge",
+    "judge_exchange",
+    "make_violation",
+]

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from validator import (
@@ -39,13 +39,25 @@ from validator import (
     validate_stream,
 )
 
+if TYPE_CHECKING:
+    from images_conformance.exchanges._client import Exchange
+
+Situation = Literal[
+    "valid", "invalid", "malformed_json", "missing_key", "wrong_key", "wrong_method"
+]
+"""What the sender knows the answer must be: ``valid`` (served), ``invalid`` (refused with
+400), ``malformed_json`` (400), ``missing_key`` / ``wrong_key`` (401), ``wrong_method``
+(405). Left out, the judge decides from the request bytes alone."""
+
+REFUSALS = frozenset({"invalid", "malformed_json", "missing_key", "wrong_key", "wrong_method"})
+
 NOT_SERVED_STATUSES = frozenset({401, 403, 429})
 """Answers that say "not you, not now" rather than "not valid" (auth, permission, rate)."""
 
 FetchResult = tuple[int | None, Mapping[str, str], bytes]
-Fetch = Callable[[str], "FetchResult | None"]
-"""Fetch an image URL: (status, headers, body), or None when it cannot be fetched
-(e.g. no GET for it was recorded)."""
+Fetch = Callable[[str], "FetchResult | FetchedImage | None"]
+"""Fetch an image URL: (status, headers, body) or a FetchedImage, or None when it cannot
+be fetched (e.g. no GET for it was recorded)."""
 
 
 def make_violation(rule_id: str, message: str) -> Violation:
@@ -89,7 +101,9 @@ def _header(headers: Mapping[str, str], wanted: str) -> str | None:
     return None
 
 
-def _parse_json(body: bytes) -> tuple[Any, str | None]:
+def _parse_json(body: bytes, truncated: bool = False) -> tuple[Any, str | None]:
+    if truncated:
+        return None, f"the body was cut at {len(body)} bytes (the response size cap)"
     try:
         return json.loads(body), None
     except (ValueError, UnicodeDecodeError) as exc:
@@ -116,6 +130,9 @@ def fetch_images(response: Any, fetch: Fetch | None, notes: list[str]) -> dict[i
         if got is None:
             notes.append(f"data[{i}].url was not fetched (no recorded GET for it)")
             continue
+        if isinstance(got, FetchedImage):
+            fetched[i] = got
+            continue
         status, _headers, body = got
         fetched[i] = FetchedImage(status, body)
         if status == 200:
@@ -133,12 +150,21 @@ def judge_exchange(
     check_images: bool = True,
     fetch: Fetch | None = None,
     lenient_auth: bool = False,
+    situation: Situation | None = None,
+    broken: str | None = None,
+    truncated: bool = False,
 ) -> Judgement:
     """Judge one exchange with ``POST /images/generations``.
 
     ``lenient_auth``: a valid request answered 401, 403 or 429 is noted, not counted as
     refusing a valid request (for third-party cassettes recorded with a dummy key); its
     error envelope is still judged.
+
+    ``situation``: what the sender knows the answer must be (the suite does: it sent a
+    wrong key, a wrong method, ...); left out, it follows from the request bytes.
+    ``broken``: the one request rule the request was built to break; accepting the
+    request then breaks that rule (at its level) rather than each of the request's faults.
+    ``truncated``: the answer's body was cut at a size cap (it is then not parsed).
     """
     raw = request_body or b""
     request, problem = _parse_json(raw)
@@ -149,6 +175,20 @@ def judge_exchange(
         faults = validate_request(request, profile=profile)
     if status is None:
         return Judgement(request, faults, "no-answer", notes=["no answer was recorded"])
+    if situation in REFUSALS:
+        return _judge_refusal(
+            request if situation == "invalid" else None,
+            faults,
+            status,
+            headers,
+            body,
+            situation=situation,  # type: ignore[arg-type]
+            broken=broken,
+            profile=profile,
+            truncated=truncated,
+        )
+    if situation == "valid" and faults:
+        situation = None  # the request bytes say otherwise: judged as invalid
     # A stream is judged as one when the request asked for it (a JSON answer then breaks
     # stream.content_type); an event stream answering any other request is not JSON.
     is_stream = isinstance(request, dict) and request.get("stream") is True and status == 200
@@ -161,24 +201,11 @@ def judge_exchange(
         stream=is_stream,
     )
     notes: list[str] = []
-    parsed, parse_problem = (None, None) if is_stream else _parse_json(body)
+    parsed, parse_problem = (None, None) if is_stream else _parse_json(body, truncated)
 
     if faults:
         if status < 400:
-            seen: set[str] = set()
-            for fault in faults:
-                if fault.rule not in seen:
-                    seen.add(fault.rule)
-                    violations.append(
-                        Violation(
-                            fault.rule,
-                            fault.level,
-                            f"the target accepted the request (HTTP {status}) instead of refusing "
-                            f"it: {fault.message}",
-                            fault.param,
-                            fault.path,
-                        )
-                    )
+            violations.extend(_acceptance(faults, status, broken))
             return Judgement(request, faults, "accepted-invalid", violations, notes)
         violations.extend(validate_error(status, parsed, request=request, profile=profile))
         error = parsed.get("error") if isinstance(parsed, dict) else None
@@ -220,3 +247,84 @@ def judge_exchange(
         )
     )
     return Judgement(request, faults, "served", violations, notes)
+
+
+def _acceptance(faults: list[Violation], status: int, broken: str | None) -> list[Violation]:
+    """Accepting an invalid request breaks the rules it breaks, each at its own level (only
+    ``broken`` when the request was built to break that one)."""
+    if broken is not None:
+        return [
+            make_violation(broken, f"the target accepted it (HTTP {status}) instead of refusing it")
+        ]
+    out: list[Violation] = []
+    seen: set[str] = set()
+    for fault in faults:
+        if fault.rule not in seen:
+            seen.add(fault.rule)
+            out.append(
+                Violation(
+                    fault.rule,
+                    fault.level,
+                    f"the target accepted the request (HTTP {status}) instead of refusing "
+                    f"it: {fault.message}",
+                    fault.param,
+                    fault.path,
+                )
+            )
+    return out
+
+
+def _judge_refusal(
+    request: Any,
+    faults: list[Violation],
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    situation: Situation,
+    broken: str | None,
+    profile: Profile | None,
+    truncated: bool,
+) -> Judgement:
+    """An answer to a request that had to be refused (``situation`` says with what status).
+
+    ``request``: the parsed body when the error must name one of its faults."""
+    violations = validate_exchange(
+        status,
+        content_type=_header(headers, "content-type"),
+        body=body,
+        situation="any" if situation == "invalid" else situation,
+    )
+    if status < 400:
+        if broken is not None:
+            violations.extend(_acceptance(faults, status, broken))
+        return Judgement(request, faults, "accepted-invalid", violations)
+    parsed, _ = _parse_json(body, truncated)
+    violations.extend(validate_error(status, parsed, request=request, profile=profile))
+    return Judgement(request, faults, "refused", violations)
+
+
+def judge(
+    exchange: Exchange,
+    *,
+    profile: Profile | None = None,
+    check_images: bool = True,
+    fetch: Fetch | None = None,
+    lenient_auth: bool = False,
+    situation: Situation | None = None,
+    broken: str | None = None,
+) -> Judgement:
+    """:func:`judge_exchange` on an :class:`Exchange` (live, recorded or proxied)."""
+    return judge_exchange(
+        exchange.request_body,
+        exchange.status,
+        exchange.headers,
+        exchange.body,
+        profile=profile,
+        check_images=check_images,
+        fetch=fetch,
+        lenient_auth=lenient_auth,
+        situation=situation,
+        broken=broken,
+        truncated=exchange.truncated,
+    )
