@@ -456,3 +456,48 @@ def test_usage_errors(capsys, tmp_path):
     code, _, err = run(capsys, "--profile", bad_profile, REFERENCE)
     assert code == 2 and "models" in err
     assert main(["--help"]) == 0
+
+
+# -- the conformance report, as a run of the suite writes it ------------------------------------
+def test_report_of_a_failing_cassette_has_the_suites_format_and_verdict(capsys, tmp_path):
+    data = yaml.safe_load((REFERENCE / "dall-e-2-b64_json.yaml").read_text())
+    resp = data["interactions"][0]["response"]
+    body = json.loads(resp["body"]["string"])
+    body["data"].append(dict(body["data"][0]))  # two images for n=1
+    resp["body"]["string"] = json.dumps(body)
+    path = _write_vcrpy(tmp_path / "two.yaml", data["interactions"])
+    out_file = tmp_path / "out" / "report.json"
+    code, _, err = run(capsys, "--report", out_file, path)
+    assert code == 1 and str(out_file) in err
+    report = json.loads(out_file.read_text())
+    assert report["format_version"] == 1
+    assert report["verdict"]["exit_code"] == 1 and report["verdict"]["status"] == "non-conformant"
+    assert report["verdict"]["gating_failures"] == ["response.data.count_matches_n"]
+    outcomes = {r["id"]: r["outcome"] for r in report["rules"]}
+    assert outcomes["response.data.count_matches_n"] == "failed"
+    assert outcomes["http.no_server_error"] == "passed"
+    assert outcomes["error.envelope"] == "not-exercised"  # nothing was refused
+    assert [t["nodeid"] for t in report["tests"]] == [f"{path}#0"]
+    assert "response.data.count_matches_n" in out_file.with_suffix(".md").read_text()
+
+
+def test_report_of_the_reference_cassettes_is_conformant(capsys, tmp_path):
+    out_file = tmp_path / "report.json"
+    code, _, _ = run(capsys, "--quiet", "--report", out_file, REFERENCE)
+    report = json.loads(out_file.read_text())
+    assert code == 0 == report["verdict"]["exit_code"] and report["verdict"]["conformant"]
+    assert report["counts"]["passed"] > 0 and report["counts"]["failed"] == 0
+    # stream rules are judged only on the streamed answers the cassettes hold
+    stream = [r for r in report["rules"] if r["kind"] == "stream"]
+    assert any(r["outcome"] == "passed" for r in stream)
+
+
+def test_nothing_to_judge_gives_no_verdict_in_the_report(capsys, tmp_path):
+    path = _write_vcrpy(
+        tmp_path / "other.yaml",
+        [_vcrpy_interaction(None, 200, {"data": []}, uri="https://x.test/v1/models", method="GET")],
+    )
+    out_file = tmp_path / "report.json"
+    assert run(capsys, "--report", out_file, path)[0] == 2
+    verdict = json.loads(out_file.read_text())["verdict"]
+    assert verdict["exit_code"] == 2 and "nothing to judge" in verdict["message"]

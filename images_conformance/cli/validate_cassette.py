@@ -6,9 +6,11 @@ interaction with ``POST .../images/generations`` as the recorded scenarios do: t
 request, then the response with its images, the stream, or the error. An image URL in a
 response is checked against the GET of that URL when the same cassette recorded one.
 
-Exit status: 0 when no MUST rule is broken (SHOULD deviations are reported), 1 when one
-is (or a SHOULD rule, with ``--strict``), 2 when a file cannot be read as a cassette or
-no interaction with the endpoint was found.
+Each judged interaction is a case of the same report model as a run of the suite
+(:mod:`images_conformance.report`), which gives the verdict and the exit status: 0 when
+no MUST rule is broken (SHOULD deviations are reported), 1 when one is (or a SHOULD rule,
+with ``--strict``), 2 when a file cannot be read as a cassette or no interaction with the
+endpoint was found. ``--report FILE.json`` writes that report (and its Markdown beside it).
 """
 
 from __future__ import annotations
@@ -28,6 +30,13 @@ from images_conformance.exchanges.formats._cassettes import (
     load_cassette,
 )
 from images_conformance.judge import Judgement, judge_exchange
+from images_conformance.report import (
+    Case,
+    Context,
+    build_report,
+    case_from_judgement,
+    write_report,
+)
 from validator import DEFAULT_PROFILE, RULES, Profile, ProfileError, Violation
 
 PROG = "images-conformance validate-cassette"
@@ -81,6 +90,12 @@ def _parser() -> argparse.ArgumentParser:
         "-q", "--quiet", action="store_true", help="list only interactions with findings"
     )
     p.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+    p.add_argument(
+        "--report",
+        metavar="FILE.json",
+        help="also write the conformance report (the format of images-conformance run "
+        "--conformance-report, docs/gating.md) and a Markdown summary beside it",
+    )
     return p
 
 
@@ -230,7 +245,41 @@ def print_text(results: list[FileResult], *, strict: bool, quiet: bool, out: Tex
                 print(f"    note: {note}", file=out)
 
 
-def _summary(results: list[FileResult], strict: bool) -> tuple[str, int]:
+def cases_of(
+    results: list[FileResult], *, profile: Profile | None = None, strict: bool = False
+) -> list[Case]:
+    """One case per judged interaction, named ``FILE#N``."""
+    return [
+        case_from_judgement(
+            f"{r.path}#{j.interaction.index}", j.judgement, profile=profile, strict=strict
+        )
+        for r in results
+        for j in r.judged
+    ]
+
+
+def build(
+    results: list[FileResult], *, profile: Profile | None = None, strict: bool = False
+) -> dict[str, Any]:
+    """The conformance report of these files: the same model, verdict and exit code as a
+    run of the suite (a file that cannot be read, or nothing to judge: no verdict, 2)."""
+    profile = profile or DEFAULT_PROFILE
+    unreadable = [r for r in results if r.error]
+    context = Context(
+        profile=profile,
+        strict=strict,
+        embedded=False,
+        runner_status=2 if unreadable else 0,
+        stop_message=(
+            f"{len(unreadable)} file(s) unreadable"
+            if unreadable
+            else "nothing to judge (no POST .../images/generations in these files)"
+        ),
+    )
+    return build_report(cases_of(results, profile=profile, strict=strict), context=context)
+
+
+def _summary(results: list[FileResult], strict: bool, code: int) -> str:
     unreadable = [r for r in results if r.error]
     judged = [j for r in results for j in r.judged]
     failing = [j for j in judged if j.judgement.gating(strict)]
@@ -241,14 +290,9 @@ def _summary(results: list[FileResult], strict: bool) -> tuple[str, int]:
         + ("" if strict else f", {len(should_only)} with SHOULD deviations only")
         + (f"; {len(unreadable)} file(s) unreadable" if unreadable else "")
     )
-    if unreadable:
-        code = 2
-    elif not judged:
+    if not judged and not unreadable:
         line += "; nothing to judge (no POST .../images/generations in these files)"
-        code = 2
-    else:
-        code = 1 if failing else 0
-    return line, code
+    return line
 
 
 def _as_json(results: list[FileResult], strict: bool, code: int) -> dict[str, Any]:
@@ -306,7 +350,16 @@ def main(argv: list[str] | None = None) -> int:
     results = validate_paths(
         args.paths, profile=profile, check_images=not args.no_images, strict_auth=args.strict_auth
     )
-    line, code = _summary(results, args.strict)
+    report = build(results, profile=profile, strict=args.strict)
+    code = report["verdict"]["exit_code"]
+    line = _summary(results, args.strict, code)
+    if args.report:
+        try:
+            json_path, md_path = write_report(report, args.report)
+        except OSError as exc:
+            print(f"{PROG}: cannot write the report to {args.report}: {exc}", file=sys.stderr)
+            return 2
+        print(f"report: {json_path} (summary: {md_path})", file=sys.stderr)
     if args.json:
         json.dump(_as_json(results, args.strict, code), sys.stdout, indent=2)
         print(file=sys.stdout)

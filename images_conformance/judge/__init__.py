@@ -1,6 +1,7 @@
 """The judge: the validator's rules on the exact bytes of one exchange, whoever produced it
 (the suite's target, a recording, the proxy)."""
 
+from ._exercised import rules_exercised
 from ._judge import (
     NOT_SERVED_STATUSES,
     Fetch,
@@ -21,4 +22,5 @@ __all__ = [
     "judge",
     "judge_exchange",
     "make_violation",
+    "rules_exercised",
 ]

@@ -11,6 +11,7 @@ from ._build import (
     suite_version,
 )
 from ._case import TEST_STATUSES, Case, TestResult
+from ._judged import case_from_judgement
 from ._rules import (
     OUTCOMES,
     POSITIVE_KINDS,
@@ -38,6 +39,7 @@ __all__ = [
     "RuleInfo",
     "TestResult",
     "build_report",
+    "case_from_judgement",
     "decide_verdict",
     "exit_code_for",
     "feature_rows",

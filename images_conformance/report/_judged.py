@@ -1,0 +1,57 @@
+"""A judged exchange (of a recording, or of the proxy) as a case of the report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from images_conformance.judge import Judgement, rules_exercised
+from validator import Level, Profile
+
+from ._case import Case
+
+
+def case_from_judgement(
+    name: str,
+    judgement: Judgement,
+    *,
+    profile: Profile | None = None,
+    strict: bool = False,
+    evidence: list[dict[str, Any]] | None = None,
+) -> Case:
+    """The case of one judged exchange: the rules it exercised, what it found, its status
+    (``failed`` on a gating finding, ``xfail`` with only non-gating ones, ``skipped`` when
+    nothing was answered)."""
+    rules, applied = rules_exercised(judgement, profile=profile)
+    findings: dict[str, dict[str, Any]] = {}
+    for v in judgement.violations:
+        entry = findings.get(v.rule)
+        if entry is None:
+            entry = findings[v.rule] = {
+                "level": str(v.level),
+                "count": 0,
+                "gating": False,
+                "first": f"{v}",
+            }
+        entry["count"] += 1
+        if v.level is Level.MUST or strict:
+            entry["gating"] = True
+    case = Case(
+        name,
+        rules=rules,
+        cases=1,
+        requests=1,
+        findings=findings,
+        applied=applied,
+        attempted=tuple(applied),
+        evidence=list(evidence or []),
+    )
+    if judgement.outcome == "no-answer":
+        case.status, case.reason = "skipped", "no answer was recorded"
+    elif any(f["gating"] for f in findings.values()):
+        case.status = "failed"
+        case.failure = next(f["first"] for f in findings.values() if f["gating"])
+    elif findings:
+        case.status, case.reason = "xfail", "only non-gating deviations"
+    else:
+        case.status = "passed"
+    return case
