@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from images_conformance.exchanges.formats._cassettes import (
+from images_conformance.exchanges.formats import (
     CassettePersister,
     CompressingPersister,
     register_matchers,

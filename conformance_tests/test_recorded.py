@@ -25,7 +25,7 @@ import pytest
 from vcr.errors import CannotOverwriteExistingCassetteException
 
 from images_conformance.exchanges._client import Target
-from images_conformance.exchanges.formats._cassettes import (
+from images_conformance.exchanges.formats import (
     GENERATIONS_SUFFIX,
     CassettePersister,
     endpoint_key,

@@ -23,7 +23,7 @@ from vcr.request import Request as VcrRequest
 import conformance_tests.test_recorded  # noqa: F401  (imported once, not per run)
 from conformance_tests._scenarios import SCENARIOS, scenario_by_id, wire_bytes
 from images_conformance.exchanges._client import Target
-from images_conformance.exchanges.formats._cassettes import (
+from images_conformance.exchanges.formats import (
     REDACTED,
     canonical_body,
     endpoint_key,

@@ -13,7 +13,7 @@ import yaml
 from PIL import Image
 
 from images_conformance.cli.validate_cassette import main
-from images_conformance.exchanges.formats._cassettes import CassetteError, load_cassette
+from images_conformance.exchanges.formats import CassetteError, load_cassette
 from images_conformance.judge import judge_exchange
 
 ROOT = Path(__file__).resolve().parents[1]

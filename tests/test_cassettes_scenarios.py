@@ -10,7 +10,7 @@ import pytest
 
 from conformance_tests._scenarios import INVALID_BODIES, SCENARIOS, scenario_by_id, wire_bytes
 from conformance_tests.strategies import BREAKABLE_RULES
-from images_conformance.exchanges.formats._cassettes import CassettePersister
+from images_conformance.exchanges.formats import CassettePersister
 from validator import FEATURES, RULES, Profile, validate_request
 
 ROOT = Path(__file__).resolve().parents[1]

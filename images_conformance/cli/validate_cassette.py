@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from images_conformance.exchanges.formats._cassettes import (
+from images_conformance.exchanges.formats import (
     Cassette,
     CassetteError,
     Interaction,
