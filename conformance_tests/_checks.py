@@ -1,7 +1,7 @@
 """The suite's checks: send a request, have the judge rule on what came back, hand the
 judgement to the verdict.
 
-The judging itself is :func:`images_conformance.judge.judge`, the same judge as
+The judging itself is :func:`images_conformance.judge.judge_exchange`, the same judge as
 ``images-conformance validate-cassette`` and the recorded scenarios use. What is left
 here is what only the suite knows: the bytes it built (a body the validator rejects
 cannot be expected to be served: that is a SuiteError, and nothing is sent), the
@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from images_conformance.exchanges._client import Exchange, Target, encode_json
-from images_conformance.judge import Situation, judge
+from images_conformance.judge import Situation, judge_exchange
 from validator import RULES, FetchedImage, validate_request
 
 from ._verdict import SuiteError, Verdict
@@ -62,7 +62,7 @@ def expect_served(
     what = what or f"a valid request (model {sent.get('model', 'not given')}) must be served"
     exchange = target.post_generation(raw)
     answered(verdict, exchange, what=what)
-    judgement = judge(
+    judgement = judge_exchange(
         exchange, profile=target.profile, situation="valid", fetch=image_fetcher(target)
     )
     verdict.check(exchange, judgement.violations, what=what)
@@ -128,6 +128,6 @@ def judge_refusal(
     ``request``: the parsed body, when it is JSON (the error must then name one of its
     faults); ``broken``: the request rule it breaks, whose level an acceptance takes.
     """
-    judgement = judge(exchange, profile=target.profile, situation=situation, broken=broken)
+    judgement = judge_exchange(exchange, profile=target.profile, situation=situation, broken=broken)
     verdict.check(exchange, judgement.violations, what=what)
     return exchange

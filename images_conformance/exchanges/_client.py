@@ -15,18 +15,23 @@ Every call the suite makes goes through :class:`Target`, which
 from __future__ import annotations
 
 import json
-import re
-import shlex
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 from validator import DEFAULT_PROFILE, Profile
+
+from ._exchange import (  # noqa: F401  (also importable from here)
+    SUITE_KEY_PREFIX,
+    Exchange,
+    _hide_password,
+    mask_key,
+    public_url,
+    trim_body,
+)
 
 GENERATIONS_PATH = "/images/generations"
 DEFAULT_TIMEOUT = 60.0
@@ -40,141 +45,6 @@ _KEEP_HEADERS = httpx.Auth()
 
 class GenerationCapReached(Exception):
     """Raised before a request that may generate images once the generation cap is reached."""
-
-
-@dataclass
-class Exchange:
-    """One request and what came back (or why nothing did)."""
-
-    method: str
-    url: str
-    request_headers: dict[str, str]
-    """As sent, with the API key replaced by ``$OPENAI_API_KEY``."""
-    request_body: bytes
-    status: int | None = None
-    """None when no HTTP answer arrived (see ``error``)."""
-    headers: Mapping[str, str] = field(default_factory=dict)
-    body: bytes = b""
-    truncated: bool = False
-    """True when the body was longer than the cap and only its start was kept."""
-    elapsed: float = 0.0
-    error: str | None = None
-    """A transport problem: timeout, connection refused, body over the time limit, ..."""
-    billable: bool = False
-    """A 200 answer carrying images (or a stream with a completed event)."""
-    stream: bool = False
-    secret: str | None = field(default=None, repr=False)
-    """The API key: never shown (replaced by ``$OPENAI_API_KEY`` wherever it appears)."""
-
-    _parsed: Any = field(default=_MISSING, repr=False)
-
-    @property
-    def content_type(self) -> str | None:
-        """The media type of the answer, lower case, without parameters."""
-        value = self.headers.get("content-type")
-        if value is None:
-            return None
-        return value.split(";", 1)[0].strip().lower()
-
-    @property
-    def text(self) -> str:
-        return self.body.decode("utf-8", errors="replace")
-
-    def json(self) -> Any:
-        """The body parsed as JSON; raises ValueError when it is not JSON (or truncated)."""
-        if self._parsed is _MISSING:
-            if self.truncated:
-                self._parsed = ValueError(
-                    f"the body was cut at {len(self.body)} bytes (the response size cap)"
-                )
-            else:
-                try:
-                    self._parsed = json.loads(self.body)
-                except ValueError as exc:
-                    self._parsed = ValueError(f"the body is not JSON ({exc})")
-        if isinstance(self._parsed, ValueError):
-            raise self._parsed
-        return self._parsed
-
-    def curl(self) -> str:
-        """A curl command that repeats this request (API key as ``$OPENAI_API_KEY``)."""
-        parts = ["curl -sS"]
-        if self.stream:
-            parts.append("--no-buffer")
-        if self.method != "POST" or not self.request_body:
-            parts.append(f"-X {self.method}")
-        parts.append(shlex.quote(_hide_password(self.url)))
-        for name, value in self.request_headers.items():
-            header = f"{name}: {value}"
-            if "$OPENAI_API_KEY" in value:
-                parts.append('-H "' + header.replace('"', '\\"') + '"')
-            else:
-                parts.append(f"-H {shlex.quote(header)}")
-        if self.request_body:
-            text = self.request_body.decode("utf-8", errors="replace")
-            if len(text) > 4000:
-                text = text[:4000]
-                parts.append(f"--data-binary {shlex.quote(text)}  # body cut at 4000 characters")
-            else:
-                parts.append(f"--data-binary {shlex.quote(text)}")
-        return " \\\n  ".join(parts)
-
-    def describe(self, limit: int = 1500) -> str:
-        """Status line and a trimmed body, for failure messages."""
-        if self.status is None:
-            return f"no answer after {self.elapsed:.2f} s: {self.error}"
-        size = f"{len(self.body)} bytes" + (" (cut at the size cap)" if self.truncated else "")
-        line = (
-            f"HTTP {self.status}, {self.headers.get('content-type') or 'no content-type'}, "
-            f"{size}, {self.elapsed:.2f} s"
-        )
-        if self.error:
-            line += f"; {self.error}"
-        text = f"{line}\n{trim_body(self.body, limit)}" if self.body else f"{line}\n(empty body)"
-        return text.replace(self.secret, "$OPENAI_API_KEY") if self.secret else text
-
-
-_LONG_RUN = re.compile(rb"[A-Za-z0-9+/=_-]{120,}")
-_TRIM_SCAN_BYTES = 16 * 1024 * 1024
-
-
-def trim_body(body: bytes, limit: int = 1500) -> str:
-    """The body as text with base64 runs shortened and the whole cut at ``limit`` characters."""
-    head = _LONG_RUN.sub(
-        lambda m: m.group(0)[:32] + f"…({len(m.group(0))} chars)".encode(), body[:_TRIM_SCAN_BYTES]
-    )
-    text = head.decode("utf-8", errors="replace")
-    if len(text) > limit or len(body) > _TRIM_SCAN_BYTES:
-        text = text[:limit] + f"… ({len(body)} bytes in all)"
-    return text
-
-
-SUITE_KEY_PREFIX = "sk-images-conformance-"
-"""Keys the suite makes up (a wrong key, ...): no secret, shown in full."""
-
-
-def mask_key(key: str) -> str:
-    """``sk-...ABCD``: enough to tell keys apart, not enough to use one."""
-    if key.startswith(SUITE_KEY_PREFIX):
-        return key
-    return f"sk-...{key[-4:]}" if len(key) > 8 else "sk-..."
-
-
-def _hide_password(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-
-
-def public_url(url: str) -> str:
-    """The URL without user name, password, query or fragment (for reports)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 def _looks_billable(status: int, content_type: str | None, body: bytes) -> bool:

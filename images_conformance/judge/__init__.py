@@ -8,7 +8,6 @@ from ._judge import (
     Judgement,
     Situation,
     fetch_images,
-    judge,
     judge_exchange,
     make_violation,
 )
@@ -19,7 +18,6 @@ __all__ = [
     "Judgement",
     "Situation",
     "fetch_images",
-    "judge",
     "judge_exchange",
     "make_violation",
     "rules_exercised",

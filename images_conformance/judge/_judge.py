@@ -141,10 +141,10 @@ def fetch_images(response: Any, fetch: Fetch | None, notes: list[str]) -> dict[i
 
 
 def judge_exchange(
-    request_body: bytes | None,
-    status: int | None,
-    headers: Mapping[str, str],
-    body: bytes,
+    request_body: bytes | Exchange | None,
+    status: int | None = None,
+    headers: Mapping[str, str] | None = None,
+    body: bytes = b"",
     *,
     profile: Profile | None = None,
     check_images: bool = True,
@@ -165,7 +165,20 @@ def judge_exchange(
     ``broken``: the one request rule the request was built to break; accepting the
     request then breaks that rule (at its level) rather than each of the request's faults.
     ``truncated``: the answer's body was cut at a size cap (it is then not parsed).
+
+    The exchange is given either as its parts (request body, status, headers, body) or as
+    an :class:`~images_conformance.exchanges.Exchange` (live, recorded or proxied).
     """
+    if hasattr(request_body, "request_body"):  # an Exchange
+        exchange: Any = request_body
+        request_body, status, headers, body = (
+            exchange.request_body,
+            exchange.status,
+            exchange.headers,
+            exchange.body,
+        )
+        truncated = truncated or bool(exchange.truncated)
+    headers = headers or {}
     raw = request_body or b""
     request, problem = _parse_json(raw)
     if problem is not None:
@@ -302,29 +315,3 @@ def _judge_refusal(
     parsed, _ = _parse_json(body, truncated)
     violations.extend(validate_error(status, parsed, request=request, profile=profile))
     return Judgement(request, faults, "refused", violations)
-
-
-def judge(
-    exchange: Exchange,
-    *,
-    profile: Profile | None = None,
-    check_images: bool = True,
-    fetch: Fetch | None = None,
-    lenient_auth: bool = False,
-    situation: Situation | None = None,
-    broken: str | None = None,
-) -> Judgement:
-    """:func:`judge_exchange` on an :class:`Exchange` (live, recorded or proxied)."""
-    return judge_exchange(
-        exchange.request_body,
-        exchange.status,
-        exchange.headers,
-        exchange.body,
-        profile=profile,
-        check_images=check_images,
-        fetch=fetch,
-        lenient_auth=lenient_auth,
-        situation=situation,
-        broken=broken,
-        truncated=exchange.truncated,
-    )
