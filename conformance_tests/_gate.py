@@ -130,11 +130,13 @@ def pytest_configure(config: pytest.Config) -> None:
         except BaselineError as exc:
             raise pytest.UsageError(str(exc)) from None
     config.pluginmanager.register(_Gate(config, baseline, path, cap), _STATE)
+    config.pluginmanager.register(_Watch(config, baseline, cap), _STATE + "_watch")
 
 
 # -- the gate --------------------------------------------------------------------------
 class _Gate:
-    """Collects per-test results (also from xdist workers) and decides the run's outcome."""
+    """In the controller (or the only process): turns each test's reports (also from xdist
+    workers) into a Case, and at the end has the report model decide the run's outcome."""
 
     def __init__(
         self,
@@ -157,9 +159,6 @@ class _Gate:
         self.summary: dict[str, Any] | None = None
         self.written: tuple[str, str] | None = None
         self.write_error: str | None = None
-        self._sent: list[tuple[Any, bool, int | None]] = []
-        """The current test's generation requests: (body, may_generate, status)."""
-        self._profile: Any = None
 
     @property
     def is_worker(self) -> bool:
@@ -169,52 +168,6 @@ class _Gate:
         from ._options import get_options
 
         return get_options(self.config)
-
-    # -- in the process that runs the tests --------------------------------------------
-    def generation_share(self) -> int | None:
-        """This process's part of the cap: N split evenly between xdist workers."""
-        cap = self.max_generations
-        workerinput = getattr(self.config, "workerinput", None)
-        if cap is None or not workerinput:
-            return cap
-        count = max(1, int(workerinput.get("workercount", 1)))
-        worker = str(workerinput.get("workerid", "gw0"))
-        index = int(worker[2:]) if worker[2:].isdigit() else 0
-        return cap // count + (1 if index < cap % count else 0)
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_fixture_setup(self, fixturedef: Any, request: Any) -> Any:
-        result = yield
-        name = getattr(fixturedef, "argname", "")
-        if name == "conformance_target" and hasattr(result, "post_generation"):
-            if self.max_generations is not None:
-                result.max_generations = self.generation_share()
-            self._watch(result)
-        elif name == "conformance_verdict" and self.baseline_file:
-            known = getattr(result, "known_failures", None)
-            if isinstance(known, dict):
-                for rule_id, reason in self.baseline_file.items():
-                    known.setdefault(rule_id, f"baseline: {reason}")
-        return result
-
-    def _watch(self, target: Any) -> None:
-        """Note every generation request the target sends (which positive rules it tests)."""
-        if getattr(target, "_images_conformance_gate", False):
-            return
-        self._profile = getattr(target, "profile", None)
-        original = target.post_generation
-        sent = self._sent
-
-        def post_generation(body: Any, *args: Any, may_generate: bool = True, **kwargs: Any) -> Any:
-            exchange = original(body, *args, may_generate=may_generate, **kwargs)
-            sent.append((body, may_generate, getattr(exchange, "status", None)))
-            return exchange
-
-        target.post_generation = post_generation
-        target._images_conformance_gate = True
-
-    def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
-        self._sent.clear()
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(
@@ -235,17 +188,6 @@ class _Gate:
     def pytest_itemcollected(self, item: pytest.Item) -> None:
         if not self.suite_seen and _is_suite_item(item):
             self.suite_seen = True
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: Any) -> Any:
-        report = yield
-        if _is_suite_item(item):
-            rules = _marker_args(item, "rules")
-            info: dict[str, Any] = {"rules": rules, "features": _marker_args(item, "feature")}
-            if report.when == "call" and self._profile is not None:
-                info["applied"], info["attempted"] = applicability(self._sent, rules, self._profile)
-            report.user_properties.append((GATE_KEY, info))
-        return report
 
     # -- in the controller (or the only process) ----------------------------------------
     def pytest_sessionstart(self, session: pytest.Session) -> None:
@@ -364,6 +306,76 @@ class _Gate:
             write_summary(
                 terminalreporter, self.summary, written=self.written, write_error=self.write_error
             )
+
+
+# -- in the process that runs the tests ----------------------------------------------------
+class _Watch:
+    """Applies the generation cap and the baseline to the suite's fixtures, and notes on
+    each test's report its rules, features and which positive rules its answers exercised."""
+
+    def __init__(self, config: pytest.Config, baseline: dict[str, str], cap: int | None) -> None:
+        self.config = config
+        self.baseline_file = baseline
+        self.max_generations = cap
+        self._sent: list[tuple[Any, bool, int | None]] = []
+        """The current test's generation requests: (body, may_generate, status)."""
+        self._profile: Any = None
+
+    def generation_share(self) -> int | None:
+        """This process's part of the cap: N split evenly between xdist workers."""
+        cap = self.max_generations
+        workerinput = getattr(self.config, "workerinput", None)
+        if cap is None or not workerinput:
+            return cap
+        count = max(1, int(workerinput.get("workercount", 1)))
+        worker = str(workerinput.get("workerid", "gw0"))
+        index = int(worker[2:]) if worker[2:].isdigit() else 0
+        return cap // count + (1 if index < cap % count else 0)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_fixture_setup(self, fixturedef: Any, request: Any) -> Any:
+        result = yield
+        name = getattr(fixturedef, "argname", "")
+        if name == "conformance_target" and hasattr(result, "post_generation"):
+            if self.max_generations is not None:
+                result.max_generations = self.generation_share()
+            self._watch(result)
+        elif name == "conformance_verdict" and self.baseline_file:
+            known = getattr(result, "known_failures", None)
+            if isinstance(known, dict):
+                for rule_id, reason in self.baseline_file.items():
+                    known.setdefault(rule_id, f"baseline: {reason}")
+        return result
+
+    def _watch(self, target: Any) -> None:
+        """Note every generation request the target sends (which positive rules it tests)."""
+        if getattr(target, "_images_conformance_gate", False):
+            return
+        self._profile = getattr(target, "profile", None)
+        original = target.post_generation
+        sent = self._sent
+
+        def post_generation(body: Any, *args: Any, may_generate: bool = True, **kwargs: Any) -> Any:
+            exchange = original(body, *args, may_generate=may_generate, **kwargs)
+            sent.append((body, may_generate, getattr(exchange, "status", None)))
+            return exchange
+
+        target.post_generation = post_generation
+        target._images_conformance_gate = True
+
+    def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
+        self._sent.clear()
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: Any) -> Any:
+        report = yield
+        if _is_suite_item(item):
+            rules = _marker_args(item, "rules")
+            info: dict[str, Any] = {"rules": rules, "features": _marker_args(item, "feature")}
+            if report.when == "call" and self._profile is not None:
+                info["applied"], info["attempted"] = applicability(self._sent, rules, self._profile)
+            report.user_properties.append((GATE_KEY, info))
+        return report
 
 
 # -- from pytest's reports to cases ------------------------------------------------------
