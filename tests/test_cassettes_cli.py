@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 from PIL import Image
+from sources import REAL_TRAFFIC
 
 from images_conformance.cli.validate_cassette import main
 from images_conformance.exchanges.formats import CassetteError, load_cassette
@@ -18,7 +19,6 @@ from images_conformance.judge import judge_exchange
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "cassettes" / "reference"
-REAL_TRAFFIC = Path("/work/shared/real-traffic/openai-images-generations.jsonl.gz")
 DOCUMENT_MODELS = {None, "dall-e-2", "dall-e-3", "gpt-image-1", "gpt-image-1-mini", "gpt-image-1.5"}
 
 
@@ -30,8 +30,6 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 @pytest.fixture(scope="module")
 def real_records() -> list[dict]:
-    if not REAL_TRAFFIC.is_file():
-        pytest.skip(f"the real-traffic records are not at {REAL_TRAFFIC}")
     with gzip.open(REAL_TRAFFIC, "rt", encoding="utf-8") as f:
         return [json.loads(line) for line in f]
 

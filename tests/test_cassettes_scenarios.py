@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from sources import DOCUMENT
 
 from conformance_tests._scenarios import INVALID_BODIES, SCENARIOS, scenario_by_id, wire_bytes
 from conformance_tests.strategies import BREAKABLE_RULES
@@ -15,7 +16,6 @@ from validator import FEATURES, RULES, Profile, validate_request
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "cassettes" / "reference"
-SPEC = Path("/work/shared/spec/create-image.md")
 
 
 def _sent(body: object) -> object:
@@ -105,9 +105,8 @@ def test_model_names_follow_the_profile():
     )
 
 
-@pytest.mark.skipif(not SPEC.is_file(), reason=f"the endpoint document is not at {SPEC}")
 def test_document_examples_are_the_documents_requests():
-    text = SPEC.read_text(encoding="utf-8")
+    text = DOCUMENT.read_text(encoding="utf-8")
     bodies = [json.loads(m) for m in re.findall(r"-d '(\{.*?\})'", text, flags=re.S)]
     examples = [s.body for s in SCENARIOS if s.group == "document-example"]
     assert examples == bodies

@@ -1,4 +1,4 @@
-"""Real exchanges with the live API (shared/real-traffic) validate with no false alarm."""
+"""Real exchanges with the live API (tests/data/real-traffic) validate with no false alarm."""
 
 from __future__ import annotations
 
@@ -8,28 +8,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sources import REAL_TRAFFIC
 
 from validator import DEFAULT_PROFILE, validate_error, validate_request, validate_response
 
-TRAFFIC = (
-    Path(__file__).resolve().parent.parent.parent
-    / "shared"
-    / "real-traffic"
-    / "openai-images-generations.jsonl.gz"
-)
-
 
 def _records() -> list[dict[str, Any]]:
-    if not TRAFFIC.is_file():
-        return []
-    with gzip.open(TRAFFIC, "rt", encoding="utf-8") as fh:
+    with gzip.open(REAL_TRAFFIC, "rt", encoding="utf-8") as fh:
         return [json.loads(line) for line in fh]
 
 
 RECORDS = _records()
-needs_traffic = pytest.mark.skipif(
-    not RECORDS, reason=f"the real-traffic file is not beside the checkout ({TRAFFIC})"
-)
 
 
 def _id(record: dict[str, Any]) -> str:
@@ -42,7 +31,6 @@ def _documented(record: dict[str, Any]) -> bool:
     return model is None or model in DEFAULT_PROFILE.models
 
 
-@needs_traffic
 def test_the_recordings_are_all_here():
     assert len(RECORDS) >= 100
     assert (
@@ -51,7 +39,6 @@ def test_the_recordings_are_all_here():
     )
 
 
-@needs_traffic
 @pytest.mark.parametrize(
     "record", [r for r in RECORDS if r["status"] == 200 and _documented(r)], ids=_id
 )
@@ -64,14 +51,12 @@ def test_real_response_validates_clean(record):
     assert validate_request(record["request"]) == []
 
 
-@needs_traffic
 @pytest.mark.parametrize("record", [r for r in RECORDS if r["status"] != 200], ids=_id)
 def test_real_errors_have_the_envelope(record):
     assert 400 <= record["status"] < 500
     assert validate_error(record["status"], record["response"]) == []
 
 
-@needs_traffic
 def test_models_newer_than_the_document_are_reported_not_crashed():
     newer = [r for r in RECORDS if not _documented(r)]
     assert newer, "the recordings include gpt-image-2"
