@@ -19,7 +19,7 @@ def _cell(text: str) -> str:
 
 
 def render_catalogue() -> str:
-    """The Markdown catalogue of every rule: id, level, parameters, summary and quote."""
+    """The Markdown catalogue of every rule: id, level, parameters, summary, source and quote."""
     lines = [
         "# Rule catalogue",
         "",
@@ -30,7 +30,11 @@ def render_catalogue() -> str:
         "MUST: the document's words decide the case; a deviation fails conformance. "
         "SHOULD: the document implies it or is silent; reported, and fails only in strict mode.",
         "",
-        "Quotes come from " + "; ".join(f"`{k}`: {v}" for k, v in SOURCES.items()) + ".",
+        "Each rule quotes, verbatim, the sentence that states its requirement, from one of "
+        "three sources (see `spec/README.md`): "
+        + "; ".join(f"`{k}`: [{v.file}](../{v.file})" for k, v in SOURCES.items())
+        + ". A rule resting on observation of the live API alone is SHOULD unless the "
+        "document or the official schema decides the case.",
         "",
         f"{len(RULES)} rules: "
         + ", ".join(
@@ -48,15 +52,15 @@ def render_catalogue() -> str:
             "",
             f"## {title}",
             "",
-            "| id | level | params | what | document (source) |",
-            "|---|---|---|---|---|",
+            "| id | level | params | what | source | quote |",
+            "|---|---|---|---|---|---|",
         ]
         for r in rules:
             params = ", ".join(f"`{p}`" for p in r.params) or "-"
             extra = f" (feature: {r.feature})" if r.feature else ""
-            source = "" if r.source == "document" else f" ({r.source})"
+            source = f"`{r.source}`" + (f" (evidence: {_cell(r.evidence)})" if r.evidence else "")
             lines.append(
-                f"| `{r.id}` | {r.level} | {params} | {_cell(r.summary)}{extra} | "
-                f'"{_cell(r.quote)}"{source} |'
+                f"| `{r.id}` | {r.level} | {params} | {_cell(r.summary)}{extra} | {source} | "
+                f'"{_cell(r.quote)}" |'
             )
     return "\n".join(lines) + "\n"

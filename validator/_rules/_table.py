@@ -2,7 +2,8 @@
 
 A rule is a small generator function that yields :class:`Finding` objects (or plain
 message strings) for one concern, registered with its id, level, parameters and the
-sentence of the document it comes from. The validator, the suite's negative cases,
+sentence that states the requirement, quoted verbatim from its source (a file of
+``spec/``, see SOURCES). The validator, the suite's negative cases,
 the conformance report and ``docs/rules.md`` are all driven by this table.
 """
 
@@ -10,17 +11,34 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from .._violation import Level, Violation
 
 Kind = Literal["request", "response", "stream", "image", "error", "http"]
 
-SOURCES = {
-    "document": "the endpoint document (spec/create-image.md)",
-    "openapi": "the official OpenAPI description (reference/openapi-images-excerpt.yaml)",
-    "field-notes": "the field notes on the live API (reference/field-notes.md)",
+
+
+class Source(NamedTuple):
+    """Where a rule's quote is from: a file of the repository, and how messages name it."""
+
+    file: str
+    """The file, relative to the repository root; the quote stands in it verbatim."""
+    label: str
+    """What a failure message says before the quote; ``{evidence}`` is the rule's evidence."""
+
+
+SOURCES: dict[str, Source] = {
+    "document": Source("spec/create-image.md", "The document:"),
+    "openapi": Source("spec/openapi-images-excerpt.yaml", "The official schema:"),
+    "observed": Source(
+        "spec/observed-behaviour.md", "Observed on the live API (evidence: {evidence}):"
+    ),
 }
+"""Source key -> (file, message label). ``document``: the endpoint document, the
+authority; ``openapi``: the official OpenAPI description (types, required keys);
+``observed``: what the live API was seen doing, with public evidence (a rule resting on
+it alone is SHOULD unless the other two decide the case)."""
 
 
 @dataclass(frozen=True)
@@ -45,10 +63,13 @@ class Rule:
     level: Level
     params: tuple[str, ...]
     quote: str
-    """The sentence of the document the rule comes from, verbatim."""
+    """The sentence that states the requirement, verbatim from the source (whitespace
+    normalized; `` … `` joins passages of the same source where text is left out)."""
     check: Check = field(repr=False)
     source: str = "document"
     """Where the quote is from: a key of SOURCES."""
+    evidence: str | None = None
+    """For the ``observed`` source: the public evidence, named in messages."""
     schema: bool = False
     """True when the request JSON Schema says the same thing (used by the differential test)."""
     feature: str | None = None
@@ -65,6 +86,11 @@ class Rule:
     @property
     def kind(self) -> Kind:
         return self.id.split(".", 1)[0]  # type: ignore[return-value]
+
+    @property
+    def source_label(self) -> str:
+        """How a message names the source of the quote (with the evidence, if any)."""
+        return SOURCES[self.source].label.format(evidence=self.evidence or "")
 
     @property
     def summary(self) -> str:
@@ -101,7 +127,7 @@ class Rule:
         return Violation(
             rule=self.id,
             level=self.level,
-            message=f'{found.message}. The document: "{self.quote}"',
+            message=f'{found.message}. {self.source_label} "{self.quote}"',
             param=param,
             path=path,
         )
@@ -118,6 +144,7 @@ def rule(
     params: Iterable[str] = (),
     quote: str,
     source: str = "document",
+    evidence: str | None = None,
     schema: bool = False,
     feature: str | None = None,
     when: Iterable[str] | None = None,
@@ -127,6 +154,8 @@ def rule(
     """Register the decorated check function as the rule ``id``."""
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r} for rule {id}")
+    if (source == "observed") != bool(evidence):
+        raise ValueError(f"rule {id}: evidence is given for, and only for, an observed source")
 
     def register(fn: Check) -> Check:
         if id in RULES:
@@ -138,6 +167,7 @@ def rule(
             quote=" ".join(quote.split()),
             check=fn,
             source=source,
+            evidence=evidence,
             schema=schema,
             feature=feature,
             when=tuple(when) if when is not None else None,

@@ -13,8 +13,9 @@ MUST, SHOULD = "MUST", "SHOULD"
 @rule(
     "error.status",
     MUST,
-    quote='Errors: {"error": {"message", "type", "param", "code"}}',
-    source="field-notes",
+    quote="the path declares only a 200 response: application/json -> ImagesResponse … "
+    "Errors use ErrorResponse.",
+    source="openapi",
 )
 def status(ctx: ErrorContext) -> Iterator[Finding]:
     """An error answer has a 4xx or 5xx status."""
@@ -24,10 +25,10 @@ def status(ctx: ErrorContext) -> Iterator[Finding]:
 
 @rule(
     "error.invalid_request_400",
-    MUST,
-    quote="Validation errors answered with 422 and a framework-shaped body "
-    '({"detail": ...}), a bare string error, or 500.',
-    source="field-notes",
+    SHOULD,
+    quote="A request with an invalid parameter is refused with status 400.",
+    source="observed",
+    evidence="vercel/ai#6102, redevrx/chat_gpt_sdk#93",
 )
 def invalid_400(ctx: ErrorContext) -> Iterator[Finding]:
     """A request with invalid parameters is answered with 400."""
@@ -38,9 +39,8 @@ def invalid_400(ctx: ErrorContext) -> Iterator[Finding]:
 @rule(
     "error.envelope",
     MUST,
-    quote='Errors: {"error": {"message", "type", "param", "code"}}, all four keys '
-    "present, param and code may be null.",
-    source="field-notes",
+    quote="required: - type - message - param - code",
+    source="openapi",
 )
 def envelope(ctx: ErrorContext) -> Iterator[Finding]:
     """The body is {"error": {"message", "type", "param", "code"}} with all four keys."""
@@ -66,10 +66,10 @@ def envelope(ctx: ErrorContext) -> Iterator[Finding]:
 
 @rule(
     "error.param_names_fault",
-    MUST,
-    quote="The live API answers a GPT image request that carries response_format with 400, "
-    '"param": "response_format", "code": "unknown_parameter".',
-    source="field-notes",
+    SHOULD,
+    quote="When the error names a parameter, it is the parameter the request got wrong.",
+    source="observed",
+    evidence="vercel/ai#6102, lofcz/LLMTornado#155",
 )
 def param_names_fault(ctx: ErrorContext) -> Iterator[Finding]:
     """error.param names a parameter the request got wrong."""

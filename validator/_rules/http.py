@@ -17,9 +17,10 @@ MUST, SHOULD = "MUST", "SHOULD"
 
 @rule(
     "http.no_server_error",
-    MUST,
-    quote="Malformed JSON or a missing prompt answered with 500 (or even 200).",
-    source="field-notes",
+    SHOULD,
+    quote="A request the API refuses is answered with a 4xx status, never a 5xx.",
+    source="observed",
+    evidence="vercel/ai#6102; the 401 recordings of crmne/ruby_llm and openai/openai-dotnet",
 )
 def no_server_error(ctx: HttpContext) -> Iterator[Finding]:
     """No request is answered with a 5xx status."""
@@ -30,8 +31,8 @@ def no_server_error(ctx: HttpContext) -> Iterator[Finding]:
 @rule(
     "http.json_content_type",
     MUST,
-    quote="the path declares only a 200 response: application/json -> ImagesResponse, "
-    "text/event-stream -> ImageGenStreamEvent. Errors use ErrorResponse.",
+    quote="the path declares only a 200 response: application/json -> ImagesResponse … "
+    "Errors use ErrorResponse.",
     source="openapi",
 )
 def json_content_type(ctx: HttpContext) -> Iterator[Finding]:
@@ -67,9 +68,10 @@ def valid_request_accepted(ctx: HttpContext) -> Iterator[Finding]:
 
 @rule(
     "http.auth_required",
-    MUST,
-    quote="The API key ignored, or a wrong key answered with something other than 401.",
-    source="field-notes",
+    SHOULD,
+    quote="A request without a valid API key is refused with status 401.",
+    source="observed",
+    evidence="401 recordings: crmne/ruby_llm 2025-12-04, openai/openai-dotnet 2025-09-17",
 )
 def auth_required(ctx: HttpContext) -> Iterator[Finding]:
     """With auth on, a missing or wrong API key is answered with 401."""
@@ -80,9 +82,10 @@ def auth_required(ctx: HttpContext) -> Iterator[Finding]:
 
 @rule(
     "http.malformed_json_400",
-    MUST,
-    quote="Malformed JSON or a missing prompt answered with 500 (or even 200).",
-    source="field-notes",
+    SHOULD,
+    quote="A body that is not JSON is refused with status 400.",
+    source="observed",
+    evidence="kdalanon/ChatGPT-AutoHotkey-Utility#14",
 )
 def malformed_json(ctx: HttpContext) -> Iterator[Finding]:
     """A body that is not JSON is answered with 400."""
@@ -92,8 +95,10 @@ def malformed_json(ctx: HttpContext) -> Iterator[Finding]:
 
 @rule(
     "http.method_not_allowed",
-    MUST,
-    quote="post /images/generations",
+    SHOULD,
+    quote="A method other than POST on the endpoint is refused with an error, not served.",
+    source="observed",
+    evidence="openai/openai-openapi#42",
 )
 def method_not_allowed(ctx: HttpContext) -> Iterator[Finding]:
     """Another method on the endpoint is answered with 405."""

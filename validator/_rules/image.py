@@ -54,8 +54,8 @@ def image_decodes(ctx: ImageContext) -> Iterator[str]:
     "image.format",
     MUST,
     params=["output_format"],
-    quote="output_format: The format in which the generated images are returned. Must be one "
-    "of png, jpeg, or webp.",
+    quote="The format in which the generated images are returned. This parameter is only "
+    "supported for the GPT image models. Must be one of png, jpeg, or webp.",
 )
 def image_format(ctx: ImageContext) -> Iterator[str]:
     """The image is in the requested output_format (png by default)."""
@@ -68,7 +68,7 @@ def image_format(ctx: ImageContext) -> Iterator[str]:
     "image.size",
     MUST,
     params=["size"],
-    quote="size: The size of the generated images.",
+    quote="The size of the generated images.",
 )
 def image_size(ctx: ImageContext) -> Iterator[str]:
     """The image has exactly the requested pixel size (auto: one of the model's sizes)."""

@@ -42,7 +42,8 @@ def _only_for(
 @rule(
     "request.body.object",
     MUST,
-    quote="Body Parameters",
+    quote="CreateImageRequest: type: object",
+    source="openapi",
     schema=True,
     when=(),
 )
@@ -61,7 +62,8 @@ def body_object(body: object) -> Iterator[Finding]:
     "request.prompt.required",
     MUST,
     params=["prompt"],
-    quote="prompt: string A text description of the desired image(s).",
+    quote="required: - prompt",
+    source="openapi",
     schema=True,
 )
 def prompt_required(ctx: RequestContext) -> Iterator[Finding]:
@@ -189,7 +191,8 @@ def model_default_values(ctx: RequestContext) -> Iterator[Finding]:
     "request.n.type",
     MUST,
     params=["n"],
-    quote="n: optional number The number of images to generate.",
+    quote="'n': type: integer",
+    source="openapi",
     schema=True,
     when=["n"],
     pure=True,
@@ -239,7 +242,8 @@ def n_dalle3(ctx: RequestContext) -> Iterator[str]:
     "request.quality.enum",
     MUST,
     params=["quality"],
-    quote='quality: optional "standard" or "hd" or "low" or 3 more',
+    quote="quality: type: string enum: - standard - hd - low - medium - high - auto",
+    source="openapi",
     schema=True,
     when=["quality"],
     pure=True,
@@ -253,8 +257,8 @@ def quality_enum(ctx: RequestContext) -> Iterator[str]:
     "request.quality.per_model",
     MUST,
     params=["quality"],
-    quote="high, medium and low are supported for the GPT image models. hd and standard are "
-    "supported for dall-e-3. standard is the only option for dall-e-2.",
+    quote="high, medium and low are supported for the GPT image models. • hd and standard "
+    "are supported for dall-e-3. • standard is the only option for dall-e-2.",
     when=["quality"],
     pure=True,
 )
@@ -359,7 +363,8 @@ def output_format_gpt_only(ctx: RequestContext) -> Iterator[str]:
     "request.output_compression.type",
     MUST,
     params=["output_compression"],
-    quote="output_compression: optional number",
+    quote="output_compression: type: integer",
+    source="openapi",
     schema=True,
     when=["output_compression"],
     pure=True,
@@ -549,8 +554,7 @@ def stream_gpt_only(ctx: RequestContext) -> Iterator[str]:
     "request.stream.false_for_dalle",
     SHOULD,
     params=["stream"],
-    quote="Generate the image in streaming mode. Defaults to false. This parameter is only "
-    "supported for the GPT image models.",
+    quote="Generate the image in streaming mode. Defaults to false.",
     when=["stream"],
     pure=True,
 )
@@ -568,7 +572,8 @@ def stream_false_dalle(ctx: RequestContext) -> Iterator[str]:
     "request.partial_images.type",
     MUST,
     params=["partial_images"],
-    quote="partial_images: optional number",
+    quote="PartialImages: anyOf: - type: integer",
+    source="openapi",
     schema=True,
     when=["partial_images"],
     pure=True,
@@ -636,7 +641,9 @@ def partial_images_needs_stream(ctx: RequestContext) -> Iterator[str]:
     "request.size.enum",
     MUST,
     params=["size"],
-    quote='size: optional "auto" or "1024x1024" or "1536x1024" or 5 more',
+    quote="size: type: string enum: - auto - 1024x1024 - 1536x1024 - 1024x1536 - 256x256 - "
+    "512x512 - 1792x1024 - 1024x1792",
+    source="openapi",
     schema=True,
     when=["size"],
     pure=True,
@@ -669,8 +676,9 @@ def size_per_model(ctx: RequestContext) -> Iterator[str]:
     "request.size.auto_for_dalle",
     SHOULD,
     params=["size"],
-    quote="or auto (default value) for the GPT image models, one of 256x256, 512x512, or "
-    "1024x1024 for dall-e-2, and one of 1024x1024, 1792x1024, or 1024x1792 for dall-e-3.",
+    quote="Must be one of 1024x1024, 1536x1024 (landscape), 1024x1536 (portrait), or auto "
+    "(default value) for the GPT image models, one of 256x256, 512x512, or 1024x1024 "
+    "for dall-e-2, and one of 1024x1024, 1792x1024, or 1024x1792 for dall-e-3.",
     when=["size"],
     pure=True,
 )
@@ -691,7 +699,7 @@ def size_auto_dalle(ctx: RequestContext) -> Iterator[str]:
     "request.user.type",
     MUST,
     params=["user"],
-    quote="user: optional string A unique identifier representing your end-user",
+    quote="user: optional string",
     schema=True,
     when=["user"],
 )
@@ -706,9 +714,9 @@ def user_type(ctx: RequestContext) -> Iterator[str]:
     "request.unknown_parameter",
     SHOULD,
     params=[],
-    quote="The live API answers a GPT image request that carries response_format with 400, "
-    '"param": "response_format", "code": "unknown_parameter".',
-    source="field-notes",
+    quote="A parameter the endpoint does not take is refused with code unknown_parameter.",
+    source="observed",
+    evidence="vercel/ai#6102, lofcz/LLMTornado#155",
 )
 def unknown_parameter(ctx: RequestContext) -> Iterator[Finding]:
     """The body has no parameters other than the document's.

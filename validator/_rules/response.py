@@ -31,8 +31,8 @@ def _items(ctx: ResponseContext) -> list[tuple[int, dict[str, Any]]]:
 @rule(
     "response.body.object",
     MUST,
-    quote="ImagesResponse object { created, background, data, 4 more } The response from the "
-    "image generation endpoint.",
+    quote="ImagesResponse: type: object",
+    source="openapi",
 )
 def body_object(ctx: ResponseContext) -> Iterator[Finding]:
     """The response body is a JSON object."""
@@ -43,7 +43,9 @@ def body_object(ctx: ResponseContext) -> Iterator[Finding]:
 @rule(
     "response.created.unix_seconds",
     MUST,
-    quote="created: number The Unix timestamp (in seconds) of when the image was created.",
+    quote="created: type: integer format: unixtime description: The Unix timestamp (in "
+    "seconds) of when the image was created.",
+    source="openapi",
 )
 def created_seconds(ctx: ResponseContext) -> Iterator[Finding]:
     """created is present and an integer Unix time in seconds (not milliseconds)."""
@@ -83,7 +85,7 @@ def data_array(ctx: ResponseContext) -> Iterator[Finding]:
     "response.data.count_matches_n",
     MUST,
     params=["n"],
-    quote="n: optional number The number of images to generate.",
+    quote="The number of images to generate. Must be between 1 and 10.",
 )
 def data_count(ctx: ResponseContext) -> Iterator[Finding]:
     """data holds exactly n images (1 by default)."""
@@ -99,7 +101,8 @@ def data_count(ctx: ResponseContext) -> Iterator[Finding]:
 @rule(
     "response.data.item_fields",
     MUST,
-    quote="b64_json: optional string, revised_prompt: optional string, url: optional string",
+    quote="b64_json: optional string … revised_prompt: optional string … url: optional "
+    "string",
 )
 def item_fields(ctx: ResponseContext) -> Iterator[Finding]:
     """Each item's b64_json, url and revised_prompt, when given, are strings."""
@@ -115,8 +118,8 @@ def item_fields(ctx: ResponseContext) -> Iterator[Finding]:
 
 @rule(
     "response.data.no_null_fields",
-    SHOULD,
-    quote="b64_json: optional string, revised_prompt: optional string, url: optional string",
+    MUST,
+    quote="b64_json: optional string … url: optional string",
 )
 def item_nulls(ctx: ResponseContext) -> Iterator[Finding]:
     """Fields an item does not carry are left out rather than set to null."""
@@ -130,10 +133,10 @@ def item_nulls(ctx: ResponseContext) -> Iterator[Finding]:
     "response.image.field_per_model",
     MUST,
     params=["response_format"],
-    quote="b64_json: Returned by default for the GPT image models, and only present if "
-    "response_format is set to b64_json for dall-e-2 and dall-e-3. url: When using dall-e-2 "
-    "or dall-e-3, the URL of the generated image if response_format is set to url (default "
-    "value). Unsupported for the GPT image models.",
+    quote="Returned by default for the GPT image models, and only present if "
+    "response_format is set to b64_json for dall-e-2 and dall-e-3. … When using "
+    "dall-e-2 or dall-e-3, the URL of the generated image if response_format is set "
+    "to url (default value). Unsupported for the GPT image models.",
 )
 def image_field(ctx: ResponseContext) -> Iterator[Finding]:
     """Each item carries exactly the image field the model and response_format call for."""
@@ -158,7 +161,8 @@ def image_field(ctx: ResponseContext) -> Iterator[Finding]:
     "response.url.absolute_http",
     MUST,
     params=["response_format"],
-    quote="url: When using dall-e-2 or dall-e-3, the URL of the generated image",
+    quote="url: type: string format: uri",
+    source="openapi",
     feature="url_responses",
     applies=wants_url,
 )
@@ -184,9 +188,7 @@ def url_absolute(ctx: ResponseContext) -> Iterator[Finding]:
     "response.url.fetchable",
     MUST,
     params=["response_format"],
-    quote="url: When using dall-e-2 or dall-e-3, the URL of the generated image if "
-    "response_format is set to url (default value). URLs are only valid for 60 minutes after "
-    "the image has been generated.",
+    quote="URLs are only valid for 60 minutes after the image has been generated.",
     feature="url_responses",
     applies=wants_url,
 )
@@ -204,8 +206,7 @@ def url_fetchable(ctx: ResponseContext) -> Iterator[Finding]:
     "response.revised_prompt.dalle3_only",
     MUST,
     params=["model"],
-    quote="revised_prompt: For dall-e-3 only, the revised prompt that was used to generate the "
-    "image.",
+    quote="For dall-e-3 only, the revised prompt that was used to generate the image.",
     applies=is_family("dall-e-2", "gpt-image"),
 )
 def revised_prompt_only(ctx: ResponseContext) -> Iterator[Finding]:
@@ -225,8 +226,9 @@ def revised_prompt_only(ctx: ResponseContext) -> Iterator[Finding]:
     "response.revised_prompt.dalle3_present",
     SHOULD,
     params=["model"],
-    quote="revised_prompt: For dall-e-3 only, the revised prompt that was used to generate the "
-    "image.",
+    quote="Every dall-e-3 item carries revised_prompt.",
+    source="observed",
+    evidence="every dall-e-3 answer of the real-traffic recordings, 2023-2026",
     applies=is_family("dall-e-3"),
 )
 def revised_prompt_present(ctx: ResponseContext) -> Iterator[Finding]:
@@ -241,7 +243,9 @@ def revised_prompt_present(ctx: ResponseContext) -> Iterator[Finding]:
 @rule(
     "response.usage.gpt_image_present",
     SHOULD,
-    quote="usage: For gpt-image-1 only, the token usage information for the image generation.",
+    quote="Every GPT image answer carries usage.",
+    source="observed",
+    evidence="every gpt-image-1 answer of the real-traffic recordings, 2025-2026",
     applies=is_family("gpt-image"),
 )
 def usage_present(ctx: ResponseContext) -> Iterator[Finding]:
@@ -311,7 +315,8 @@ def usage_sum_findings(usage: Any, path: str) -> Iterator[Finding]:
 @rule(
     "response.usage.shape",
     MUST,
-    quote="usage: optional object { input_tokens, input_tokens_details, output_tokens, 2 more }",
+    quote="required: - input_tokens - total_tokens - output_tokens - input_tokens_details",
+    source="openapi",
     applies=is_family("gpt-image"),
 )
 def usage_shape(ctx: ResponseContext) -> Iterator[Finding]:
@@ -323,8 +328,8 @@ def usage_shape(ctx: ResponseContext) -> Iterator[Finding]:
 @rule(
     "response.usage.sums",
     MUST,
-    quote="total_tokens: The total number of tokens (images and text) used for the image "
-    "generation. input_tokens: The number of tokens (images and text) in the input prompt.",
+    quote="total_tokens: number The total number of tokens (images and text) used for the "
+    "image generation.",
     applies=is_family("gpt-image"),
 )
 def usage_sums(ctx: ResponseContext) -> Iterator[Finding]:
@@ -336,8 +341,8 @@ def usage_sums(ctx: ResponseContext) -> Iterator[Finding]:
     "response.echo.resolved",
     MUST,
     params=["size", "quality", "background", "output_format"],
-    quote="size: The size of the image generated. Either 1024x1024, 1024x1536, or 1536x1024. "
-    "quality: Either low, medium, or high. background: Either transparent or opaque.",
+    quote="The quality of the image generated. Either low, medium, or high. … The size of "
+    "the image generated. Either 1024x1024, 1024x1536, or 1536x1024.",
     applies=is_family("gpt-image"),
 )
 def echo_resolved(ctx: ResponseContext) -> Iterator[Finding]:
@@ -355,8 +360,8 @@ def echo_resolved(ctx: ResponseContext) -> Iterator[Finding]:
     "response.echo.matches_request",
     MUST,
     params=["size", "quality", "background", "output_format"],
-    quote="background: The background parameter used for the image generation. output_format: "
-    "The output format of the image generation.",
+    quote="The background parameter used for the image generation. … The output format of "
+    "the image generation.",
     applies=is_family("gpt-image"),
 )
 def echo_matches(ctx: ResponseContext) -> Iterator[Finding]:

@@ -36,8 +36,8 @@ def typed_events(ctx: StreamContext) -> Iterator[tuple[int, str, dict[str, Any]]
     "stream.content_type",
     MUST,
     params=["stream"],
-    quote="the path declares only a 200 response: application/json -> ImagesResponse, "
-    "text/event-stream -> ImageGenStreamEvent.",
+    quote="the path declares only a 200 response: application/json -> ImagesResponse … "
+    "text/event-stream -> ImageGenStreamEvent",
     source="openapi",
     feature="streaming",
 )
@@ -73,7 +73,7 @@ def framing(ctx: StreamContext) -> Iterator[Finding]:
     "stream.event_name_matches_type",
     MUST,
     params=["stream"],
-    quote='event: image_generation.completed data: {"type":"image_generation.completed",...}',
+    quote="event: image_generation.completed data: {\"type\":\"image_generation.completed\"",
     feature="streaming",
 )
 def event_name(ctx: StreamContext) -> Iterator[Finding]:
@@ -92,8 +92,8 @@ def event_name(ctx: StreamContext) -> Iterator[Finding]:
     "stream.event.fields",
     MUST,
     params=["stream"],
-    quote="required: type, b64_json, created_at, size, quality, background, output_format, "
-    "partial_image_index (ImageGenPartialImageEvent) / usage (ImageGenCompletedEvent)",
+    quote="required: - type - b64_json - created_at - size - quality - background - "
+    "output_format - partial_image_index",
     source="openapi",
     feature="streaming",
 )
@@ -139,7 +139,7 @@ def event_fields(ctx: StreamContext) -> Iterator[Finding]:
     "stream.partial.index_sequence",
     MUST,
     params=["partial_images"],
-    quote="partial_image_index: 0-based index for the partial image (streaming).",
+    quote="0-based index for the partial image (streaming).",
     source="openapi",
     feature="streaming",
     applies=asks_partials,
@@ -167,8 +167,8 @@ def partial_index(ctx: StreamContext) -> Iterator[Finding]:
     "stream.partial.count_max",
     MUST,
     params=["partial_images"],
-    quote="The number of partial images to generate. When set to 0, the response will be a "
-    "single image sent in one streaming event.",
+    quote="The number of partial images to generate. … When set to 0, the response will be "
+    "a single image sent in one streaming event.",
     feature="streaming",
 )
 def partial_count(ctx: StreamContext) -> Iterator[Finding]:
@@ -215,8 +215,8 @@ def completed_per_image(ctx: StreamContext) -> Iterator[Finding]:
     "stream.usage.sums",
     MUST,
     params=[],
-    quote="total_tokens: The total number of tokens (images and text) used for the image "
-    "generation. input_tokens: The number of tokens (images and text) in the input prompt.",
+    quote="total_tokens: number The total number of tokens (images and text) used for the "
+    "image generation.",
     feature="streaming",
 )
 def usage_sums(ctx: StreamContext) -> Iterator[Finding]:
@@ -230,8 +230,7 @@ def usage_sums(ctx: StreamContext) -> Iterator[Finding]:
     "stream.echo.matches_request",
     MUST,
     params=["size", "quality", "background", "output_format"],
-    quote="size: The size of the requested image. quality: The quality setting for the "
-    "requested image.",
+    quote="The size of the requested image. … The quality setting for the requested image.",
     source="openapi",
     feature="streaming",
 )
