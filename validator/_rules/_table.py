@@ -18,7 +18,6 @@ from .._violation import Level, Violation
 Kind = Literal["request", "response", "stream", "image", "error", "http"]
 
 
-
 class Source(NamedTuple):
     """Where a rule's quote is from: a file of the repository, and how messages name it."""
 

@@ -101,8 +101,7 @@ def data_count(ctx: ResponseContext) -> Iterator[Finding]:
 @rule(
     "response.data.item_fields",
     MUST,
-    quote="b64_json: optional string … revised_prompt: optional string … url: optional "
-    "string",
+    quote="b64_json: optional string … revised_prompt: optional string … url: optional string",
 )
 def item_fields(ctx: ResponseContext) -> Iterator[Finding]:
     """Each item's b64_json, url and revised_prompt, when given, are strings."""

@@ -73,7 +73,7 @@ def framing(ctx: StreamContext) -> Iterator[Finding]:
     "stream.event_name_matches_type",
     MUST,
     params=["stream"],
-    quote="event: image_generation.completed data: {\"type\":\"image_generation.completed\"",
+    quote='event: image_generation.completed data: {"type":"image_generation.completed"',
     feature="streaming",
 )
 def event_name(ctx: StreamContext) -> Iterator[Finding]:
