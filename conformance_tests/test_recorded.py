@@ -213,6 +213,7 @@ def test_recorded_scenario(
             exchange.body,
             profile=profile,
             fetch=fetch,
+            received_at=exchange.received_at,
         )
     except CannotOverwriteExistingCassetteException as exc:
         pytest.fail(

@@ -16,6 +16,7 @@ from sources import REAL_TRAFFIC
 from images_conformance.cli.validate_cassette import main
 from images_conformance.exchanges.formats import CassetteError, load_cassette
 from images_conformance.judge import judge_exchange
+from validator import recording_window
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "cassettes" / "reference"
@@ -107,7 +108,12 @@ def test_every_unaltered_real_exchange_within_the_document_is_clean(tmp_path, re
         raw = json.dumps(r["request"]).encode()
         body = json.dumps(r["response"]).encode()
         verdict = judge_exchange(
-            raw, r["status"], {"content-type": r["content_type"]}, body, lenient_auth=True
+            raw,
+            r["status"],
+            {"content-type": r["content_type"]},
+            body,
+            lenient_auth=True,
+            received_at=recording_window(r["recorded_at"]),
         )
         assert verdict.violations == [], (r["source"], verdict.violations)
         judged += 1
@@ -215,6 +221,16 @@ def test_ruby_vcr_cassettes_with_the_image_fetch(capsys, tmp_path):
     assert code == 1 and "image.size" in out and "the image at data[0].url" in out
 
 
+def test_created_is_judged_against_the_date_a_ruby_vcr_cassette_gives(capsys, tmp_path):
+    data = base64.b64encode(_png(256, 256)).decode()
+    path = tmp_path / "ruby-late.yml"
+    # the answer says it was created a day after the cassette says it was recorded
+    path.write_text(RUBY_VCR.replace("PNGDATA", data).replace("1770377466", "1770463866"))
+    code, out, _ = run(capsys, path)
+    assert code == 1 and "response.created.time_of_creation" in out
+    assert "1 days after the exchange" in out or "24 hours after the exchange" in out
+
+
 def test_azure_test_proxy_session_records(capsys, tmp_path):
     record = {
         "Entries": [
@@ -255,7 +271,10 @@ def test_azure_test_proxy_session_records(capsys, tmp_path):
 
 
 def test_the_old_httpx_layout_and_gzip_recorded_bodies(capsys, tmp_path):
-    answer = {"created": 1, "data": [{"b64_json": base64.b64encode(_png(256, 256)).decode()}]}
+    answer = {
+        "created": 1770377466,
+        "data": [{"b64_json": base64.b64encode(_png(256, 256)).decode()}],
+    }
     old = {
         "interactions": [
             {
@@ -335,7 +354,7 @@ def test_a_must_violation_gives_exit_status_1_and_says_why(capsys, tmp_path):
 
 def test_should_deviations_pass_unless_strict(capsys, tmp_path):
     unknown = {"model": "dall-e-2", "prompt": "A", "size": "256x256", "x_extra": 1}
-    answer = {"created": 1, "data": [{"url": "https://example.com/a.png"}]}
+    answer = {"created": 1770377466, "data": [{"url": "https://example.com/a.png"}]}
     path = _write_vcrpy(tmp_path / "s.yaml", [_vcrpy_interaction(unknown, 200, answer)])
     code, out, _ = run(capsys, path)
     assert code == 0 and "SHOULD request.unknown_parameter" in out
@@ -344,7 +363,7 @@ def test_should_deviations_pass_unless_strict(capsys, tmp_path):
 
 def test_stream_judging_in_a_cassette(capsys, tmp_path):
     stream_request = {"model": "gpt-image-1", "prompt": "A", "stream": True}
-    as_json = {"created": 1, "data": [{"b64_json": "AAAA"}]}
+    as_json = {"created": 1770377466, "data": [{"b64_json": "AAAA"}]}
     path = _write_vcrpy(tmp_path / "s.yaml", [_vcrpy_interaction(stream_request, 200, as_json)])
     code, out, _ = run(capsys, path)
     assert code == 1 and "stream.content_type" in out

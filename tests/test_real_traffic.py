@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 from sources import REAL_TRAFFIC
 
-from validator import DEFAULT_PROFILE, validate_error, validate_request, validate_response
+from validator import (
+    DEFAULT_PROFILE,
+    recording_window,
+    validate_error,
+    validate_request,
+    validate_response,
+)
 
 
 def _records() -> list[dict[str, Any]]:
@@ -45,7 +51,10 @@ def test_the_recordings_are_all_here():
 def test_real_response_validates_clean(record):
     # Altered recordings carry placeholder images: judge their shape, not their bytes.
     found = validate_response(
-        record["request"], record["response"], check_images=not record.get("altered")
+        record["request"],
+        record["response"],
+        check_images=not record.get("altered"),
+        received_at=recording_window(record["recorded_at"]),
     )
     assert found == [], [str(v) for v in found]
     assert validate_request(record["request"]) == []
@@ -66,3 +75,18 @@ def test_models_newer_than_the_document_are_reported_not_crashed():
         response_rules = {v.rule for v in validate_response(record["request"], record["response"])}
         if record["response"].get("size") not in ("1024x1024", "1024x1536", "1536x1024"):
             assert "response.echo.resolved" in response_rules
+
+
+def test_created_is_judged_against_the_recording_date_where_there_is_one():
+    dated = [r for r in RECORDS if r["status"] == 200 and recording_window(r["recorded_at"])]
+    assert len(dated) >= 80
+    record = dated[0]
+    for created in (0, int(recording_window(record["recorded_at"])[1]) + 86_400):
+        response = {**record["response"], "created": created}
+        found = validate_response(
+            record["request"],
+            response,
+            check_images=False,
+            received_at=recording_window(record["recorded_at"]),
+        )
+        assert [v.rule for v in found] == ["response.created.time_of_creation"]

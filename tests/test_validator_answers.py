@@ -188,7 +188,10 @@ FIRES: dict[str, list[Mutation]] = {
         _response(GPT, _delete(["data"])),
     ],
     "response.data.item_fields": [_response(D3, _set(["data", 0, "revised_prompt"], 7))],
-    "response.data.no_null_fields": [_response(GPT, _set(["data", 0, "url"], None))],
+    "response.data.no_null_fields": [
+        _response(GPT, _set(["data", 0, "url"], None)),
+        _response(D2_URL, _set(["data", 0, "b64_json"], None)),
+    ],
     "response.image.field_per_model": [
         _response(GPT, _set(["data", 0], {"url": "https://x.test/a.png"})),
         _response(D2_URL, _set(["data", 0], {"b64_json": b64_image("256x256")})),
@@ -305,9 +308,53 @@ FIRES: dict[str, list[Mutation]] = {
     "error.param_names_fault": [
         lambda: validate_error(
             400,
-            {"error": {"message": "m", "type": "t", "param": None, "code": None}},
+            {"error": {"message": "m", "type": "t", "param": "size", "code": None}},
             request={"prompt": "x", "n": 11},
         )
+    ],
+    "error.code_identifier": [
+        lambda: validate_error(
+            400,
+            {
+                "error": {
+                    "message": "m",
+                    "type": "invalid_request_error",
+                    "param": None,
+                    "code": "400",
+                }
+            },
+        ),
+        lambda: validate_error(
+            401,
+            {"error": {"message": "m", "type": "invalid_request_error", "param": None, "code": ""}},
+        ),
+    ],
+    "error.type_invalid_request": [
+        lambda: validate_error(
+            400, {"error": {"message": "m", "type": "api_error", "param": None, "code": None}}
+        )
+    ],
+    "response.created.time_of_creation": [
+        _response(GPT, _set(["created"], 0)),
+        _response(D3, _set(["created"], 4_102_444_800)),  # 2100
+        lambda: validate_response(
+            D2_URL, response_for(D2_URL), received_at=(1_800_000_000, 1_800_000_030)
+        ),
+    ],
+    "response.revised_prompt.not_null": [_response(GPT, _set(["data", 0, "revised_prompt"], None))],
+    "response.no_null_fields": [
+        _response(D3, _set(["background"], None)),
+        _response(D2_URL, _set(["quality"], None)),
+        _response(GPT, _set(["usage", "output_tokens_details"], None)),
+        _response(GPT, _set(["usage"], None)),
+    ],
+    "response.usage.gpt_image_only": [
+        _response(D3, lambda r: r.update(usage=response_for(GPT)["usage"])),
+        _response(D2_URL, lambda r: r.update(usage=response_for(GPT)["usage"])),
+    ],
+    "response.echo.gpt_image_only": [
+        _response(D3, _set(["output_format"], "png")),
+        _response(D2_URL, _set(["size"], "1024x1024")),
     ],
 }
 
@@ -426,3 +473,60 @@ def test_answer_checks_never_raise(request, answer, status):
         validate_exchange(status if isinstance(status, int) else None, body=b"x"),
     ):
         assert isinstance(result, list)
+
+
+# --- the levels decided for nulls, created and dall-e answers --------------------------
+
+
+def _levels(found: list) -> dict[str, str]:
+    return {v.rule: v.level.value for v in found}
+
+
+def test_null_in_place_of_a_string_is_must_except_revised_prompt():
+    response = copy.deepcopy(response_for(GPT))
+    response["data"][0].update(url=None, revised_prompt=None)
+    response["usage"]["output_tokens_details"] = None
+    levels = _levels(validate_response(GPT, response))
+    assert levels == {
+        "response.data.no_null_fields": "MUST",
+        "response.revised_prompt.not_null": "SHOULD",
+        "response.no_null_fields": "MUST",
+    }
+
+
+def test_a_gateway_dalle_answer_with_null_echoes_fails_once_per_field():
+    response = copy.deepcopy(response_for(D3))
+    response.update(background=None, quality=None, size=None, output_format=None)
+    found = validate_response(D3, response)
+    assert sorted(v.path for v in found) == ["/background", "/output_format", "/quality", "/size"]
+    assert {v.rule for v in found} == {"response.no_null_fields"}
+
+
+def test_created_within_the_exchange_window_passes():
+    response = response_for(GPT)  # created 1_700_000_000
+    ok = validate_response(GPT, response, received_at=(1_700_000_100, 1_700_000_130))
+    assert "response.created.time_of_creation" not in rules_of(ok)
+    late = validate_response(GPT, response, received_at=(1_700_000_400, 1_700_000_430))
+    assert "response.created.time_of_creation" in rules_of(late)  # 400 s > the 300 s skew
+    assert rules_of(validate_response(GPT, response, received_at="not a window")) == set()
+
+
+def test_created_in_milliseconds_is_reported_once():
+    response = copy.deepcopy(response_for(GPT))
+    response["created"] = 1_700_000_000_000
+    assert rules_of(validate_response(GPT, response)) == {"response.created.unix_seconds"}
+
+
+def test_a_dalle_answer_with_usage_is_must_and_with_echoes_should():
+    response = copy.deepcopy(response_for(D3))
+    response["usage"] = response_for(GPT)["usage"]
+    response["quality"] = "standard"
+    levels = _levels(validate_response(D3, response))
+    assert levels["response.usage.gpt_image_only"] == "MUST"
+    assert levels["response.echo.gpt_image_only"] == "SHOULD"
+
+
+def test_error_code_and_type_as_the_live_api_gives_them_pass():
+    live = {"message": "m", "type": "invalid_request_error", "param": "response_format"}
+    for code in ("unknown_parameter", "invalid_size", None):
+        assert validate_error(400, {"error": {**live, "code": code}}) == []

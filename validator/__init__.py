@@ -3,7 +3,7 @@
 The public API::
 
     validate_request(body, *, profile=None) -> list[Violation]
-    validate_response(request, response, *, profile=None) -> list[Violation]
+    validate_response(request, response, *, profile=None, received_at=None) -> list[Violation]
     validate_stream(request, events, *, profile=None, content_type=None) -> list[Violation]
     validate_error(status, body, *, request=None, profile=None) -> list[Violation]
     parse_sse(text) -> list[dict]
@@ -20,6 +20,7 @@ from ._profile import DEFAULT_PROFILE, FEATURES, Profile, ProfileError
 from ._rules import RULES, Rule
 from ._rules._context import FetchedImage
 from ._sse import parse_sse
+from ._time import CLOCK_SKEW, recording_window
 from ._validate import (
     check_request,
     resolve_model,
@@ -33,6 +34,7 @@ from ._validate import (
 from ._violation import Level, RequestInvalid, Violation
 
 __all__ = [
+    "CLOCK_SKEW",
     "DEFAULT_PROFILE",
     "FAMILIES",
     "FEATURES",
@@ -48,6 +50,7 @@ __all__ = [
     "Violation",
     "check_request",
     "parse_sse",
+    "recording_window",
     "resolve_model",
     "validate_error",
     "validate_exchange",

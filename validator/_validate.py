@@ -161,18 +161,22 @@ def validate_response(
     profile: Profile | None = None,
     check_images: bool = True,
     fetched: Mapping[int, FetchedImage] | None = None,
+    received_at: tuple[float, float] | None = None,
 ) -> list[Violation]:
     """Every rule a parsed non-streaming response breaks, given the request that produced it.
 
     Images carried as ``b64_json`` are decoded and checked (format, pixel size,
     transparency) unless ``check_images`` is false. ``fetched`` maps a data index to what
-    a GET of that item's ``url`` gave: such images are judged too. Never raises for JSON
-    values.
+    a GET of that item's ``url`` gave: such images are judged too. ``received_at``, when
+    known, is when the exchange happened, as Unix seconds ``(sent, answered)``: ``created``
+    must then fall within ``CLOCK_SKEW`` (300 s) of it; without it, ``created`` need only
+    be a plausible time. Never raises for JSON values.
     """
     profile = profile or DEFAULT_PROFILE
     req = _request_dict(request)
     model = resolve_model(req, profile=profile)
-    ctx = ResponseContext(req, response, profile, model, fetched)
+    window = _window(received_at)
+    ctx = ResponseContext(req, response, profile, model, fetched, window)
     out = list(RULES["response.body.object"].run(ctx))
     if out:
         return out
@@ -195,6 +199,16 @@ def validate_response(
                 for v in _run_image_rules(ictx, skip_base64=True)
             )
     return out
+
+
+def _window(received_at: Any) -> tuple[float, float] | None:
+    """``received_at`` as a (start, end) pair of numbers, or None (also when malformed)."""
+    try:
+        start, end = received_at
+        start, end = float(start), float(end)
+    except (TypeError, ValueError):
+        return None
+    return (min(start, end), max(start, end))
 
 
 def validate_exchange(

@@ -37,7 +37,7 @@ from images_conformance.report import (
     case_from_judgement,
     write_report,
 )
-from validator import DEFAULT_PROFILE, RULES, Profile, ProfileError, Violation
+from validator import DEFAULT_PROFILE, RULES, Profile, ProfileError, Violation, recording_window
 
 PROG = "images-conformance validate-cassette"
 CASSETTE_SUFFIXES = (".yaml", ".yml", ".json", ".yaml.gz", ".yml.gz", ".json.gz")
@@ -143,6 +143,7 @@ def _judge_file(
             check_images=check_images,
             fetch=fetch,
             lenient_auth=not strict_auth,
+            received_at=recording_window(inter.recorded_at),
         )
         judgement.notes[:0] = inter.notes
         out.append(Judged(inter, judgement))
@@ -240,7 +241,7 @@ def print_text(results: list[FileResult], *, strict: bool, quiet: bool, out: Tex
                 print(f"    {_violation_line(v)}", file=out)
                 rule = RULES.get(v.rule)
                 if rule is not None and not quiet and rule.quote not in v.message:
-                    print(f'           the document: "{_short(rule.quote, 200)}"', file=out)
+                    print(f'           {rule.source_label} "{_short(rule.quote, 200)}"', file=out)
             for note in jj.notes:
                 print(f"    note: {note}", file=out)
 

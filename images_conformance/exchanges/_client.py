@@ -193,6 +193,7 @@ class Target:
                     f"(timeout {self.timeout:g} s), so the suite stopped waiting on it"
                 )
                 return exchange
+        exchange.sent_at = None if self.replayed else time.time()
         start = time.monotonic()
         deadline = start + self.timeout
         timed_out = False

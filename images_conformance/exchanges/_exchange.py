@@ -30,6 +30,8 @@ class Exchange:
     truncated: bool = False
     """True when the body was longer than the cap and only its start was kept."""
     elapsed: float = 0.0
+    sent_at: float | None = None
+    """Wall-clock time (Unix seconds) the request was sent; None when unknown (replayed)."""
     error: str | None = None
     """A transport problem: timeout, connection refused, body over the time limit, ..."""
     billable: bool = False
@@ -39,6 +41,11 @@ class Exchange:
     """The API key: never shown (replaced by ``$OPENAI_API_KEY`` wherever it appears)."""
 
     _parsed: Any = field(default=_MISSING, repr=False)
+
+    @property
+    def received_at(self) -> tuple[float, float] | None:
+        """When the exchange happened (sent, answered), for judging ``created``."""
+        return None if self.sent_at is None else (self.sent_at, self.sent_at + self.elapsed)
 
     @property
     def content_type(self) -> str | None:

@@ -153,6 +153,7 @@ def judge_exchange(
     situation: Situation | None = None,
     broken: str | None = None,
     truncated: bool = False,
+    received_at: tuple[float, float] | None = None,
 ) -> Judgement:
     """Judge one exchange with ``POST /images/generations``.
 
@@ -165,6 +166,10 @@ def judge_exchange(
     ``broken``: the one request rule the request was built to break; accepting the
     request then breaks that rule (at its level) rather than each of the request's faults.
     ``truncated``: the answer's body was cut at a size cap (it is then not parsed).
+    ``received_at``: when the exchange happened (Unix seconds, sent and answered; an
+    Exchange's own by default), or for a recording the window its date allows
+    (``validator.recording_window``); ``created`` is judged against it, or only for
+    plausibility when it is None.
 
     The exchange is given either as its parts (request body, status, headers, body) or as
     an :class:`~images_conformance.exchanges.Exchange` (live, recorded or proxied).
@@ -178,6 +183,8 @@ def judge_exchange(
             exchange.body,
         )
         truncated = truncated or bool(exchange.truncated)
+        if received_at is None:
+            received_at = getattr(exchange, "received_at", None)
     headers = headers or {}
     raw = request_body or b""
     request, problem = _parse_json(raw)
@@ -256,7 +263,12 @@ def judge_exchange(
     fetched = fetch_images(parsed, fetch, notes)
     violations.extend(
         validate_response(
-            request, parsed, profile=profile, check_images=check_images, fetched=fetched
+            request,
+            parsed,
+            profile=profile,
+            check_images=check_images,
+            fetched=fetched,
+            received_at=received_at,
         )
     )
     return Judgement(request, faults, "served", violations, notes)

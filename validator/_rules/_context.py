@@ -50,6 +50,8 @@ class ResponseContext:
     model: ResolvedModel
     fetched: Any = None
     """data index -> FetchedImage, for the urls the caller fetched (None: none were)."""
+    received_at: tuple[float, float] | None = None
+    """When the exchange happened (Unix seconds: sent, answered); None when unknown."""
 
 
 @dataclass

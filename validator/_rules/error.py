@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from ._context import ErrorContext, show
@@ -72,16 +73,64 @@ def envelope(ctx: ErrorContext) -> Iterator[Finding]:
     evidence="vercel/ai#6102, lofcz/LLMTornado#155",
 )
 def param_names_fault(ctx: ErrorContext) -> Iterator[Finding]:
-    """error.param names a parameter the request got wrong."""
+    """error.param, when not null, names a parameter the request got wrong."""
     faults = ctx.request_violations or []
     params = {v.param for v in faults}
     if not faults or None in params:
         return
     err = ctx.body.get("error") if isinstance(ctx.body, dict) else None
-    if not isinstance(err, dict):
-        return
+    if not isinstance(err, dict) or err.get("param") is None:
+        return  # the live API too leaves param null at times
     if err.get("param") not in params:
         yield Finding(
             f"error.param is {show(err.get('param'))}; expected one of {sorted(params)}",
             path="/error/param",
+        )
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_.:-]*")
+
+
+def _error(ctx: ErrorContext) -> dict | None:
+    err = ctx.body.get("error") if isinstance(ctx.body, dict) else None
+    return err if isinstance(err, dict) else None
+
+
+@rule(
+    "error.code_identifier",
+    SHOULD,
+    quote="The error code is null or a machine-readable identifier such as unknown_parameter, "
+    "invalid_size or invalid_api_key, never the HTTP status.",
+    source="observed",
+    evidence="the 401 recordings (invalid_api_key), vercel/ai#6102, redevrx/chat_gpt_sdk#93",
+)
+def code_identifier(ctx: ErrorContext) -> Iterator[Finding]:
+    """error.code is null or an identifier (such as unknown_parameter), never a status
+    number such as "400"."""
+    err = _error(ctx)
+    code = err.get("code") if err else None
+    if isinstance(code, str) and not _IDENTIFIER.fullmatch(code):
+        what = "the HTTP status" if code.strip() == str(ctx.status) else "not an identifier"
+        yield Finding(
+            f"error.code is {show(code)} ({what}); give null or an identifier such as "
+            "unknown_parameter or invalid_value",
+            path="/error/code",
+        )
+
+
+@rule(
+    "error.type_invalid_request",
+    SHOULD,
+    quote="A request refused with status 400 has the type invalid_request_error.",
+    source="observed",
+    evidence="vercel/ai#6102, redevrx/chat_gpt_sdk#93, kdalanon/ChatGPT-AutoHotkey-Utility#14",
+)
+def type_invalid_request(ctx: ErrorContext) -> Iterator[Finding]:
+    """The error of a 400 answer has type invalid_request_error."""
+    err = _error(ctx)
+    kind = err.get("type") if err else None
+    if ctx.status == 400 and isinstance(kind, str) and kind != "invalid_request_error":
+        yield Finding(
+            f"error.type of a 400 is {show(kind)}; the live API says 'invalid_request_error'",
+            path="/error/type",
         )

@@ -7,11 +7,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .._models import ENUMS, RESOLVED_BACKGROUNDS, RESOLVED_QUALITIES, RESOLVED_SIZES
+from .._time import exchange_window, plausible_window
 from ._context import ResponseContext, is_int, show
 from ._expect import expected_format, expected_image_field, expected_n, is_family, wants_url
 from ._table import Finding, rule
 
 MUST, SHOULD = "MUST", "SHOULD"
+
+DALLE = ("dall-e-2", "dall-e-3")
 
 _ECHO_ENUMS = {
     "background": RESOLVED_BACKGROUNDS,
@@ -59,6 +62,41 @@ def created_seconds(ctx: ResponseContext) -> Iterator[Finding]:
         yield Finding(
             f"created {show(value)} is not a Unix time in seconds (milliseconds?)", path="/created"
         )
+
+
+@rule(
+    "response.created.time_of_creation",
+    MUST,
+    quote="The Unix timestamp (in seconds) of when the image was created.",
+)
+def created_time(ctx: ResponseContext) -> Iterator[Finding]:
+    """created is the time of the exchange (within the clock skew), or, when that time is
+    unknown, a plausible time (not before 2022, not in the future)."""
+    value = ctx.response.get("created")
+    if not is_int(value) or not 0 <= value < 10**11:
+        return  # response.created.unix_seconds reports it
+    if ctx.received_at is not None:
+        low, high = exchange_window(ctx.received_at)
+        when = "the exchange"
+    else:
+        low, high = plausible_window()
+        when = "any plausible time of creation (2022 or later, not in the future)"
+    if not low <= value <= high:
+        yield Finding(
+            f"created {show(value)} is not the time of creation: it lies "
+            f"{_distance(value, low, high)} {when}",
+            path="/created",
+        )
+
+
+def _distance(value: float, low: float, high: float) -> str:
+    """How far a time lies outside [low, high], in words."""
+    gap = low - value if value < low else value - high
+    side = "before" if value < low else "after"
+    for unit, seconds in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if gap >= 2 * seconds:
+            return f"{gap / seconds:.0f} {unit} {side}"
+    return f"{gap:.0f} s {side}"
 
 
 @rule(
@@ -121,11 +159,64 @@ def item_fields(ctx: ResponseContext) -> Iterator[Finding]:
     quote="b64_json: optional string … url: optional string",
 )
 def item_nulls(ctx: ResponseContext) -> Iterator[Finding]:
-    """Fields an item does not carry are left out rather than set to null."""
+    """An item's b64_json and url are strings when present: one it does not carry is left
+    out, never null."""
     for i, item in _items(ctx):
-        for key in ("b64_json", "url", "revised_prompt"):
+        for key in ("b64_json", "url"):
             if key in item and item[key] is None:
-                yield Finding(f"data[{i}].{key} is null; leave it out", path=f"/data/{i}/{key}")
+                yield Finding(
+                    f"data[{i}].{key} is null, where the document types it a string; leave it out",
+                    path=f"/data/{i}/{key}",
+                )
+
+
+@rule(
+    "response.revised_prompt.not_null",
+    SHOULD,
+    quote="revised_prompt: optional string",
+)
+def revised_prompt_null(ctx: ResponseContext) -> Iterator[Finding]:
+    """revised_prompt, when present, is a string rather than null (SHOULD: the live API
+    itself sends null for gpt-image-1, see vercel/ai#9441)."""
+    for i, item in _items(ctx):
+        if "revised_prompt" in item and item["revised_prompt"] is None:
+            yield Finding(
+                f"data[{i}].revised_prompt is null, where the document types it a string; "
+                "leave it out",
+                path=f"/data/{i}/revised_prompt",
+            )
+
+
+@rule(
+    "response.no_null_fields",
+    MUST,
+    quote='background: optional "transparent" or "opaque" … output_format: optional "png" or '
+    '"webp" or "jpeg" … quality: optional "low" or "medium" or "high" … size: optional '
+    '"1024x1024" or "1024x1536" or "1536x1024" … usage: optional object { input_tokens, '
+    "input_tokens_details, output_tokens, 2 more } … output_tokens_details: optional object "
+    "{ image_tokens, text_tokens }",
+)
+def answer_nulls(ctx: ResponseContext) -> Iterator[Finding]:
+    """The optional echoes, usage and usage.output_tokens_details are left out rather than
+    null (whatever the model: gateways send them as null on dall-e answers)."""
+    for key in ("background", "output_format", "quality", "size", "usage"):
+        if key in ctx.response and ctx.response[key] is None:
+            yield Finding(
+                f"{key} is null, where the document types it "
+                f"{'an object' if key == 'usage' else 'a string'}; leave it out",
+                path=f"/{key}",
+            )
+    usage = ctx.response.get("usage")
+    if (
+        isinstance(usage, dict)
+        and "output_tokens_details" in usage
+        and (usage["output_tokens_details"] is None)
+    ):
+        yield Finding(
+            "usage.output_tokens_details is null, where the document types it an object; "
+            "leave it out",
+            path="/usage/output_tokens_details",
+        )
 
 
 @rule(
@@ -253,6 +344,45 @@ def usage_present(ctx: ResponseContext) -> Iterator[Finding]:
         yield Finding("usage is missing for a GPT image model", path="/usage")
 
 
+@rule(
+    "response.usage.gpt_image_only",
+    MUST,
+    params=["model"],
+    quote="For gpt-image-1 only, the token usage information for the image generation.",
+    applies=is_family(*DALLE),
+)
+def usage_only(ctx: ResponseContext) -> Iterator[Finding]:
+    """A dall-e answer carries no usage (the token usage is the GPT image models')."""
+    if ctx.model.family in DALLE and ctx.response.get("usage") is not None:
+        yield Finding(
+            f"usage is for the GPT image models only; the model is {ctx.model.name}",
+            path="/usage",
+        )
+
+
+@rule(
+    "response.echo.gpt_image_only",
+    SHOULD,
+    params=["background", "output_format", "quality", "size"],
+    quote="The background parameter used for the image generation. … This parameter is "
+    "only supported for the GPT image models.",
+    applies=is_family(*DALLE),
+)
+def echo_only(ctx: ResponseContext) -> Iterator[Finding]:
+    """A dall-e answer carries none of the echoes (background, output_format, quality,
+    size), which report parameters of the GPT image models."""
+    if ctx.model.family not in DALLE:
+        return
+    for key in ("background", "output_format", "quality", "size"):
+        if ctx.response.get(key) is not None:
+            yield Finding(
+                f"{key} ({show(ctx.response[key])}) echoes a parameter of the GPT image "
+                f"models; the model is {ctx.model.name}",
+                param=key,
+                path=f"/{key}",
+            )
+
+
 def usage_shape_findings(usage: Any, path: str) -> Iterator[Finding]:
     """Required keys and non-negative integer counts of a usage object."""
     if not isinstance(usage, dict):
@@ -347,7 +477,8 @@ def usage_sums(ctx: ResponseContext) -> Iterator[Finding]:
 def echo_resolved(ctx: ResponseContext) -> Iterator[Finding]:
     """Echoed size, quality, background and output_format are resolved values (never auto)."""
     for key, allowed in _ECHO_ENUMS.items():
-        if key in ctx.response and ctx.response[key] not in allowed:
+        value = ctx.response.get(key)
+        if value is not None and value not in allowed:
             yield Finding(
                 f"{key} echoes {show(ctx.response[key])}; the document allows {list(allowed)}",
                 param=key,
