@@ -63,6 +63,25 @@ def test_should_rules_do_not_fail_outside_strict_mode(pytester):
     assert all(r.wasxfail.startswith("SHOULD-level deviation") for r in xfails)
 
 
+def test_error_codes_that_are_status_numbers_are_reported_by_default(pytester):
+    """The SHOULD rules on error code and type: without strict mode, each is named as a
+    SHOULD-level deviation (the run still passes)."""
+    variant = next(v for v in VARIANTS if v.name == "status-as-error-code")
+    with serving(broken_app(variant)) as server:
+        run = run_suite(
+            pytester,
+            "--base-url",
+            server.base_url,
+            "--conformance-level",
+            "quick",
+            "-k",
+            variant.select,
+        )
+    assert run.ret == pytest.ExitCode.OK, run.failure_text()
+    reasons = " ".join(r.wasxfail for r in run.reports if hasattr(r, "wasxfail"))
+    assert "error.code_identifier" in reasons and "error.type_invalid_request" in reasons
+
+
 def test_hanging_target_gives_failures_not_a_stuck_run(pytester):
     with serving(broken_app(HANGING)) as server:
         start = time.monotonic()

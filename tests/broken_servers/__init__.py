@@ -317,6 +317,40 @@ def any_method(ex: Exchange) -> None:
         ex.response_body = b'{"created": 0, "data": []}'
 
 
+def gateway_nulls(request: dict[str, Any], response: dict[str, Any]) -> None:
+    """Re-serialized as a typed gateway does: every absent optional field becomes null."""
+    for item in _data(response):
+        for key in ("b64_json", "url", "revised_prompt"):
+            item.setdefault(key, None)
+    for key in ("background", "output_format", "quality", "size"):
+        response.setdefault(key, None)
+    usage = response.get("usage")
+    if isinstance(usage, dict):
+        usage["output_tokens_details"] = None
+
+
+def created_zero(request: dict[str, Any], response: dict[str, Any]) -> None:
+    response["created"] = 0
+
+
+def status_as_error_code(ex: Exchange) -> None:
+    body = ex.response_json()
+    if ex.status >= 400 and isinstance(body, dict) and isinstance(body.get("error"), dict):
+        body["error"]["code"] = str(ex.status)
+        body["error"]["type"] = "bad_request" if ex.status == 400 else body["error"].get("type")
+        ex.response_body = json.dumps(body).encode()
+
+
+def usage_on_dalle(request: dict[str, Any], response: dict[str, Any]) -> None:
+    if not _is_gpt(request):
+        response["usage"] = {
+            "input_tokens": 10,
+            "input_tokens_details": {"image_tokens": 0, "text_tokens": 10},
+            "output_tokens": 0,
+            "total_tokens": 10,
+        }
+
+
 def no_revised_prompt(request: dict[str, Any], response: dict[str, Any]) -> None:
     for item in _data(response):
         item.pop("revised_prompt", None)
@@ -431,6 +465,7 @@ VARIANTS: list[Variant] = [
         ("error.envelope", "error.invalid_request_400"),
         "test_invalid_request_is_refused and (n.range or prompt.required)",
         on_response=errors_as_422,
+        args=("--conformance-strict",),
     ),
     Variant(
         "stream-as-json",
@@ -460,7 +495,7 @@ VARIANTS: list[Variant] = [
         "test_api_key_is_checked",
         on_request=key_ignored,
         api_key=API_KEY,
-        args=("--api-key", API_KEY),
+        args=("--api-key", API_KEY, "--conformance-strict"),
     ),
     Variant(
         "500-on-malformed-json",
@@ -468,6 +503,7 @@ VARIANTS: list[Variant] = [
         ("http.no_server_error", "http.malformed_json_400", "error.envelope"),
         "test_malformed_json_is_refused",
         on_request=crash_on_malformed_json,
+        args=("--conformance-strict",),
     ),
     Variant(
         "unknown-params-accepted",
@@ -504,6 +540,7 @@ VARIANTS: list[Variant] = [
         ("error.param_names_fault",),
         "test_invalid_request_is_refused and (n.range or size.per_model)",
         on_response=wrong_error_param,
+        args=("--conformance-strict",),
     ),
     Variant(
         "json-labelled-text",
@@ -518,6 +555,7 @@ VARIANTS: list[Variant] = [
         ("http.method_not_allowed",),
         "test_wrong_method",
         on_request=any_method,
+        args=("--conformance-strict",),
     ),
     Variant(
         "no-revised-prompt",
@@ -526,6 +564,37 @@ VARIANTS: list[Variant] = [
         "test_fixed_valid_request and dall-e-3",
         on_response=edit_response_json(no_revised_prompt),
         args=("--conformance-strict",),
+    ),
+    Variant(
+        "gateway-nulls",
+        "re-serializes answers with null for every absent field (url, revised_prompt, echoes, "
+        "usage.output_tokens_details)",
+        ("response.data.no_null_fields", "response.no_null_fields"),
+        "test_fixed_valid_request and (gpt-image-n2 or dall-e-3)",
+        on_response=edit_response_json(gateway_nulls),
+    ),
+    Variant(
+        "created-zero",
+        'answers "created": 0',
+        ("response.created.time_of_creation",),
+        "test_fixed_valid_request and gpt-image-n2",
+        on_response=edit_response_json(created_zero),
+    ),
+    Variant(
+        "status-as-error-code",
+        'errors carry the HTTP status as code ("400") and a made-up type (a SHOULD rule: '
+        "fails in strict mode)",
+        ("error.code_identifier", "error.type_invalid_request"),
+        "test_invalid_request_is_refused and (n.range or size.per_model)",
+        on_response=status_as_error_code,
+        args=("--conformance-strict",),
+    ),
+    Variant(
+        "usage-on-dall-e",
+        "adds a usage object to dall-e answers",
+        ("response.usage.gpt_image_only",),
+        "test_fixed_valid_request and dall-e",
+        on_response=edit_response_json(usage_on_dalle),
     ),
     Variant(
         "html-page",
