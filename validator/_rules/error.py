@@ -105,8 +105,7 @@ def _error(ctx: ErrorContext) -> dict | None:
     evidence="the 401 recordings (invalid_api_key), vercel/ai#6102, redevrx/chat_gpt_sdk#93",
 )
 def code_identifier(ctx: ErrorContext) -> Iterator[Finding]:
-    """error.code is null or an identifier (such as unknown_parameter), never a status
-    number such as "400"."""
+    """error.code is null or an identifier (unknown_parameter), never a status number."""
     err = _error(ctx)
     code = err.get("code") if err else None
     if isinstance(code, str) and not _IDENTIFIER.fullmatch(code):

@@ -70,8 +70,10 @@ def created_seconds(ctx: ResponseContext) -> Iterator[Finding]:
     quote="The Unix timestamp (in seconds) of when the image was created.",
 )
 def created_time(ctx: ResponseContext) -> Iterator[Finding]:
-    """created is the time of the exchange (within the clock skew), or, when that time is
-    unknown, a plausible time (not before 2022, not in the future)."""
+    """created is the time of the exchange (or, with no time known, a plausible time).
+
+    The exchange window allows CLOCK_SKEW either side; a plausible time is not before
+    2022 and not in the future."""
     value = ctx.response.get("created")
     if not is_int(value) or not 0 <= value < 10**11:
         return  # response.created.unix_seconds reports it
@@ -159,8 +161,7 @@ def item_fields(ctx: ResponseContext) -> Iterator[Finding]:
     quote="b64_json: optional string … url: optional string",
 )
 def item_nulls(ctx: ResponseContext) -> Iterator[Finding]:
-    """An item's b64_json and url are strings when present: one it does not carry is left
-    out, never null."""
+    """An item's b64_json and url are left out, never null, when it does not carry them."""
     for i, item in _items(ctx):
         for key in ("b64_json", "url"):
             if key in item and item[key] is None:
@@ -176,8 +177,9 @@ def item_nulls(ctx: ResponseContext) -> Iterator[Finding]:
     quote="revised_prompt: optional string",
 )
 def revised_prompt_null(ctx: ResponseContext) -> Iterator[Finding]:
-    """revised_prompt, when present, is a string rather than null (SHOULD: the live API
-    itself sends null for gpt-image-1, see vercel/ai#9441)."""
+    """revised_prompt, when present, is a string rather than null.
+
+    SHOULD: the live API itself sends null for gpt-image-1 (vercel/ai#9441)."""
     for i, item in _items(ctx):
         if "revised_prompt" in item and item["revised_prompt"] is None:
             yield Finding(
@@ -197,8 +199,9 @@ def revised_prompt_null(ctx: ResponseContext) -> Iterator[Finding]:
     "{ image_tokens, text_tokens }",
 )
 def answer_nulls(ctx: ResponseContext) -> Iterator[Finding]:
-    """The optional echoes, usage and usage.output_tokens_details are left out rather than
-    null (whatever the model: gateways send them as null on dall-e answers)."""
+    """The echoes, usage and usage.output_tokens_details are left out rather than null.
+
+    Whatever the model: gateways send them as null on dall-e answers."""
     for key in ("background", "output_format", "quality", "size", "usage"):
         if key in ctx.response and ctx.response[key] is None:
             yield Finding(
@@ -369,8 +372,9 @@ def usage_only(ctx: ResponseContext) -> Iterator[Finding]:
     applies=is_family(*DALLE),
 )
 def echo_only(ctx: ResponseContext) -> Iterator[Finding]:
-    """A dall-e answer carries none of the echoes (background, output_format, quality,
-    size), which report parameters of the GPT image models."""
+    """A dall-e answer carries no echoes (background, output_format, quality, size).
+
+    They report parameters of the GPT image models."""
     if ctx.model.family not in DALLE:
         return
     for key in ("background", "output_format", "quality", "size"):
