@@ -243,7 +243,10 @@ def test_azure_test_proxy_session_records(capsys, tmp_path):
                 },
                 "RequestBody": {"prompt": "An isolated stop sign.", "model": "dall-e-3"},
                 "StatusCode": 200,
-                "ResponseHeaders": {"Content-Type": "application/json"},
+                "ResponseHeaders": {
+                    "Content-Type": "application/json",
+                    "Date": "Wed, 17 Sep 2025 21:02:43 GMT",
+                },
                 "ResponseBody": {
                     "created": 1758142962,
                     "data": [
@@ -268,6 +271,11 @@ def test_azure_test_proxy_session_records(capsys, tmp_path):
     code, out, _ = run(capsys, path)
     assert code == 0, out
     assert "(Azure test proxy; 2 interaction(s), 1 with the generations endpoint)" in out
+    assert load_cassette(path).interactions[0].recorded_at == "Wed, 17 Sep 2025 21:02:43 GMT"
+    # the same answer recorded a day before it says it was created
+    path.write_text(json.dumps(record).replace("17 Sep 2025", "16 Sep 2025"))
+    code, out, _ = run(capsys, path)
+    assert code == 1 and "response.created.time_of_creation" in out
 
 
 def test_the_old_httpx_layout_and_gzip_recorded_bodies(capsys, tmp_path):

@@ -39,6 +39,8 @@ def read_azure(items: list[Any]) -> list[Interaction]:
                 status=_status(item.get("StatusCode")),
                 response_headers=rheaders,
                 response_body=_azure_body(item.get("ResponseBody"), rheaders),
+                # the test proxy keeps the answer's Date header ("Sanitized" when scrubbed)
+                recorded_at=rheaders.get("date") or None,
             )
         )
     return out
