@@ -65,7 +65,7 @@ def expect_served(
     judgement = judge_exchange(
         exchange, profile=target.profile, situation="valid", fetch=image_fetcher(target)
     )
-    verdict.check(exchange, judgement.violations, what=what)
+    verdict.check(exchange, judgement.violations, what=what, judgement=judgement)
     return exchange
 
 
@@ -129,5 +129,5 @@ def judge_refusal(
     faults); ``broken``: the request rule it breaks, whose level an acceptance takes.
     """
     judgement = judge_exchange(exchange, profile=target.profile, situation=situation, broken=broken)
-    verdict.check(exchange, judgement.violations, what=what)
+    verdict.check(exchange, judgement.violations, what=what, judgement=judgement)
     return exchange

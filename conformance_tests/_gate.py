@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 
 from images_conformance.exchanges._client import public_url
+from images_conformance.judge import answer_problem
 from images_conformance.report import (
     POSITIVE_KINDS,
     BaselineError,
@@ -41,7 +42,7 @@ from images_conformance.report import (
     secrets_of,
     write_report,
 )
-from images_conformance.report.terminal import write_summary
+from images_conformance.report.terminal import write_finding, write_summary
 
 __all__ = ["GATE_KEY", "GateExit", "exit_code_for"]
 
@@ -129,7 +130,9 @@ def pytest_configure(config: pytest.Config) -> None:
             baseline = load_baseline(path, known_rules=known_rule_ids())
         except BaselineError as exc:
             raise pytest.UsageError(str(exc)) from None
-    config.pluginmanager.register(_Gate(config, baseline, path, cap), _STATE)
+    gate = _Gate(config, baseline, path, cap)
+    config.pluginmanager.register(gate, _STATE)
+    config.pluginmanager.register(_FindingFirst(gate), _STATE + "_finding")
     config.pluginmanager.register(_Watch(config, baseline, cap), _STATE + "_watch")
 
 
@@ -308,6 +311,21 @@ class _Gate:
             )
 
 
+class _FindingFirst:
+    """Writes the run-wide finding (the target is not an images API) once, before
+    pytest's FAILURES section: the terminal reporter writes that section in its own
+    ``pytest_terminal_summary`` wrapper, which runs inside this outer one."""
+
+    def __init__(self, gate: _Gate) -> None:
+        self.gate = gate
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_terminal_summary(self, terminalreporter: Any) -> Any:
+        if self.gate.summary is not None:
+            write_finding(terminalreporter, self.gate.summary)
+        return (yield)
+
+
 # -- in the process that runs the tests ----------------------------------------------------
 class _Watch:
     """Applies the generation cap and the baseline to the suite's fixtures, and notes on
@@ -357,7 +375,7 @@ class _Watch:
 
         def post_generation(body: Any, *args: Any, may_generate: bool = True, **kwargs: Any) -> Any:
             exchange = original(body, *args, may_generate=may_generate, **kwargs)
-            sent.append((body, may_generate, getattr(exchange, "status", None)))
+            sent.append((body, may_generate, _api_status(exchange, body)))
             return exchange
 
         target.post_generation = post_generation
@@ -411,6 +429,24 @@ def applicability(
     return applied, sorted(attempted)
 
 
+def _api_status(exchange: Any, body: Any) -> int | None:
+    """The answer's status when it was an images API's answer, else None (it then gave the
+    positive rules nothing to check)."""
+    status = getattr(exchange, "status", None)
+    try:
+        request = json.loads(body) if isinstance(body, (bytes, bytearray)) else body
+    except ValueError:
+        request = None
+    problem = answer_problem(
+        status,
+        getattr(exchange, "headers", None) or {},
+        getattr(exchange, "body", b"") or b"",
+        request=request,
+        error=getattr(exchange, "error", None),
+    )
+    return status if problem is None or getattr(exchange, "truncated", False) else None
+
+
 def update_case(case: Case, report: pytest.TestReport, info: dict[str, Any], record: Any) -> None:
     """Fold one phase's report (setup, call, teardown) of a test into its case."""
     if report.when == "setup":
@@ -439,6 +475,11 @@ def _update_from_call(
         case.generations = int(record.get("generations") or 0)
         case.findings = dict(record.get("findings") or {})
         case.failure = record.get("failure")
+        if "api_answers" in record:
+            case.api_answers = int(record.get("api_answers") or 0)
+            case.valid_api_answers = int(record.get("valid_api_answers") or 0)
+            case.answer_problem = record.get("answer_problem")
+            case.valid_answer_problem = record.get("valid_answer_problem")
     not_exercised = record.get("not_exercised") if isinstance(record, dict) else None
     if report.passed:
         case.status = "passed"

@@ -16,10 +16,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from images_conformance.exchanges._client import Exchange, Target
 from validator import Level, Violation
+
+if TYPE_CHECKING:
+    from images_conformance.judge import Judgement
+
+_VALID_OUTCOMES = ("served", "streamed", "not-served")
 
 RECORD_KEY = "images_conformance"
 SHOULD_PREFIX = "SHOULD-level deviation (not gating outside strict mode)"
@@ -53,6 +58,14 @@ class Verdict:
     findings: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Rule id -> {"level", "count", "gating", "first"}."""
     not_exercised: str | None = None
+    api_answers: int = 0
+    """Answers an images API gives (JSON, or an event stream asked for)."""
+    valid_api_answers: int = 0
+    """Of which, answers to valid requests."""
+    answer_problem: str | None = None
+    """The first answer that was not an images API's (why), see judge.answer_problem."""
+    valid_answer_problem: str | None = None
+    """The first answer to a valid request that was not an images API's."""
     failure: str | None = None
     """The message of the gating failure, when the test failed on one."""
     target: Target | None = field(default=None, repr=False)
@@ -100,16 +113,31 @@ class Verdict:
         *,
         what: str = "",
         extra: str = "",
+        judgement: Judgement | None = None,
     ) -> None:
-        """Judge one exchange: raise ConformanceFailure if a gating rule is broken."""
+        """Judge one exchange: raise ConformanceFailure if a gating rule is broken.
+
+        ``judgement``: the judge's, to note whether the answer was an images API's."""
         violations = list(violations)
         self.cases += 1
+        if judgement is not None:
+            self.note_answer(judgement.answer_problem, valid=judgement.outcome in _VALID_OUTCOMES)
         gating = self.record(violations)
         if gating:
             others = [v for v in violations if v not in gating]
             self.fail(
                 format_failure(gating, others, exchange, what=what, extra=extra, seed=self._seed())
             )
+
+    def note_answer(self, problem: str | None, *, valid: bool) -> None:
+        """Count one answer: an images API's (``problem`` None) or not (why)."""
+        if problem is None:
+            self.api_answers += 1
+            self.valid_api_answers += int(valid)
+            return
+        self.answer_problem = self.answer_problem or problem
+        if valid:
+            self.valid_answer_problem = self.valid_answer_problem or problem
 
     def _seed(self) -> int | None:
         return self.seed if self.generated else None
@@ -123,6 +151,7 @@ class Verdict:
     def fail_exchange(self, exchange: Exchange, problem: str, *, what: str = "") -> None:
         """Fail because the exchange itself went wrong (transport error, not JSON, ...)."""
         self.cases += 1
+        self.note_answer(problem, valid=False)
         self.fail(format_failure([], [], exchange, what=what, extra=problem, seed=self._seed()))
 
     # -- reporting -----------------------------------------------------------------------
@@ -152,6 +181,10 @@ class Verdict:
             "generations": self.generations,
             "findings": {rule: dict(entry) for rule, entry in self.findings.items()},
             "not_exercised": self.not_exercised,
+            "api_answers": self.api_answers,
+            "valid_api_answers": self.valid_api_answers,
+            "answer_problem": self.answer_problem,
+            "valid_answer_problem": self.valid_answer_problem,
             "failure": self.failure[:4000] if self.failure else None,
         }
 

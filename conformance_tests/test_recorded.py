@@ -227,7 +227,9 @@ def test_recorded_scenario(
             exchange, f"the answer could not be read: {exchange.error}", what=what
         )
     extra = "; ".join(judgement.notes)
-    conformance_verdict.check(exchange, judgement.violations, what=what, extra=extra)
+    conformance_verdict.check(
+        exchange, judgement.violations, what=what, extra=extra, judgement=judgement
+    )
 
 
 def _cassette_path(cassette: Any) -> str:

@@ -4,9 +4,11 @@
 from ._exercised import rules_exercised
 from ._judge import (
     NOT_SERVED_STATUSES,
+    NOT_THERE_STATUSES,
     Fetch,
     Judgement,
     Situation,
+    answer_problem,
     fetch_images,
     judge_exchange,
     make_violation,
@@ -14,9 +16,11 @@ from ._judge import (
 
 __all__ = [
     "NOT_SERVED_STATUSES",
+    "NOT_THERE_STATUSES",
     "Fetch",
     "Judgement",
     "Situation",
+    "answer_problem",
     "fetch_images",
     "judge_exchange",
     "make_violation",

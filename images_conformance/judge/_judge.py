@@ -78,6 +78,10 @@ class Judgement:
     ``no-answer``."""
     violations: list[Violation] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    answer_problem: str | None = None
+    """Why the answer is not one an images API gives (no answer, HTTP 404/405/501, a body
+    that is not JSON where JSON was due), or None. Set, only the rules among
+    ``violations`` were judged: the request's and the answer's own rules were not."""
 
     @property
     def must(self) -> list[Violation]:
@@ -140,6 +144,46 @@ def fetch_images(response: Any, fetch: Fetch | None, notes: list[str]) -> dict[i
     return fetched
 
 
+NOT_THERE_STATUSES = frozenset({404, 405, 501})
+"""Answers to a POST of the endpoint that say it is not there (or not implemented)."""
+
+
+def answer_problem(
+    status: int | None,
+    headers: Mapping[str, str] | None,
+    body: bytes,
+    *,
+    request: Any = None,
+    situation: Situation | None = None,
+    error: str | None = None,
+) -> str | None:
+    """Why this answer is not one an images API gives, or None when it is one.
+
+    Not an images API's answer: no answer (or one that could not be read), HTTP 404, 405
+    or 501 (405 excepted where a wrong method was sent), or a body that is not JSON
+    (an event stream answering a request for one, and a 405 answering a wrong method,
+    excepted).
+    """
+    if status is None:
+        return f"no answer ({error})" if error else "no answer"
+    if error:
+        return f"the answer could not be read ({error})"
+    media = _media_type(headers or {}) or "no Content-Type"
+    wrong_method = situation == "wrong_method"
+    if status in NOT_THERE_STATUSES and not (wrong_method and status == 405):
+        return f"HTTP {status} ({media})"
+    if wrong_method and status == 405:
+        return None
+    asked_stream = isinstance(request, dict) and request.get("stream") is True
+    if media == "text/event-stream" and status == 200 and asked_stream:
+        return None
+    try:
+        json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return f"HTTP {status} ({media}) with a body that is not JSON"
+    return None
+
+
 def judge_exchange(
     request_body: bytes | Exchange | None,
     status: int | None = None,
@@ -174,6 +218,7 @@ def judge_exchange(
     The exchange is given either as its parts (request body, status, headers, body) or as
     an :class:`~images_conformance.exchanges.Exchange` (live, recorded or proxied).
     """
+    error: str | None = None
     if hasattr(request_body, "request_body"):  # an Exchange
         exchange: Any = request_body
         request_body, status, headers, body = (
@@ -185,7 +230,44 @@ def judge_exchange(
         truncated = truncated or bool(exchange.truncated)
         if received_at is None:
             received_at = getattr(exchange, "received_at", None)
+        error = getattr(exchange, "error", None)
     headers = headers or {}
+    judgement = _judge_parts(
+        request_body,
+        status,
+        headers,
+        body,
+        profile=profile,
+        check_images=check_images,
+        fetch=fetch,
+        lenient_auth=lenient_auth,
+        situation=situation,
+        broken=broken,
+        truncated=truncated,
+        received_at=received_at,
+    )
+    if not truncated:  # a body cut at the cap is judged by response.body.object
+        judgement.answer_problem = answer_problem(
+            status, headers, body, request=judgement.request, situation=situation, error=error
+        )
+    return judgement
+
+
+def _judge_parts(
+    request_body: bytes | None,
+    status: int | None,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    profile: Profile | None,
+    check_images: bool,
+    fetch: Fetch | None,
+    lenient_auth: bool,
+    situation: Situation | None,
+    broken: str | None,
+    truncated: bool,
+    received_at: tuple[float, float] | None,
+) -> Judgement:
     raw = request_body or b""
     request, problem = _parse_json(raw)
     if problem is not None:

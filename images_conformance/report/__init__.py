@@ -11,6 +11,7 @@ from ._build import (
     suite_version,
 )
 from ._case import TEST_STATUSES, Case, TestResult
+from ._finding import NOT_AN_API, not_an_api_finding
 from ._judged import case_from_judgement
 from ._rules import (
     OUTCOMES,
@@ -28,6 +29,7 @@ from .json import write_report
 from .markdown import markdown_path, render_markdown
 
 __all__ = [
+    "NOT_AN_API",
     "OUTCOMES",
     "POSITIVE_KINDS",
     "REPORT_FORMAT_VERSION",
@@ -46,6 +48,7 @@ __all__ = [
     "known_rule_ids",
     "load_baseline",
     "markdown_path",
+    "not_an_api_finding",
     "render_markdown",
     "rule_applies",
     "rule_catalogue",

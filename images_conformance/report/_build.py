@@ -17,6 +17,7 @@ from typing import Any
 from validator import DEFAULT_PROFILE, Profile
 
 from ._case import Case
+from ._finding import not_an_api_finding
 from ._rules import OUTCOMES, feature_rows, rule_entries
 from ._scrub import scrub
 
@@ -171,10 +172,12 @@ def build_report(cases: Iterable[Case], *, context: Context) -> dict[str, Any]:
             "exit_code": int(code),
             "status": status,
             "conformant": code == GateExit.CONFORMANT,
-            "complete": ran and counts["not-exercised"] == 0,
+            "complete": ran and counts["not-exercised"] == 0 and counts["not-judged"] == 0,
             "gating_failures": gating,
+            "warnings": [e["id"] for e in entries if e["outcome"] == "warning"],
             "message": message,
         },
+        "finding": not_an_api_finding(tests),
         "cost": {
             "billable_generations": sum(t.generations for t in tests),
             "requests": sum(t.requests for t in tests),
@@ -198,6 +201,7 @@ def build_report(cases: Iterable[Case], *, context: Context) -> dict[str, Any]:
                 "requests": t.requests,
                 "generations": t.generations,
                 "reason": t.reason,
+                "not_judged": t.not_judged,
                 "exercised": sorted(t.applied) if t.applied is not None else None,
             }
             for t in tests

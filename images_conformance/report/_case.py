@@ -34,10 +34,26 @@ class Case:
     """Positive rules that applied to any request sent expecting service."""
     evidence: list[dict[str, Any]] = field(default_factory=list)
     """What the case saw (exchanges, trimmed), for the renderers that show it."""
+    api_answers: int | None = None
+    """Answers of the target that were an images API's (None: not counted)."""
+    valid_api_answers: int | None = None
+    """Of which, answers to valid requests (requests the target had to serve)."""
+    answer_problem: str | None = None
+    """The first answer that was not an images API's, and why (``judge.answer_problem``)."""
+    valid_answer_problem: str | None = None
+    """The first answer to a valid request that was not an images API's."""
 
     @property
     def ran(self) -> bool:
         return self.status in ("passed", "failed", "xfail")
+
+    @property
+    def not_judged(self) -> str | None:
+        """Why the case's own rules were not judged: it ran, but got no answer an images
+        API gives (no answer, HTTP 404/405/501, a body that is not JSON); else None."""
+        if self.ran and self.answer_problem is not None and not self.api_answers:
+            return f"the target did not answer as an images API ({self.answer_problem})"
+        return None
 
     @property
     def unattributed_failure(self) -> bool:

@@ -20,7 +20,8 @@ def case_from_judgement(
 ) -> Case:
     """The case of one judged exchange: the rules it exercised, what it found, its status
     (``failed`` on a gating finding, ``xfail`` with only non-gating ones, ``skipped`` when
-    nothing was answered)."""
+    nothing was answered), and whether the answer was an images API's (when it was not,
+    the report counts the case's rules as not judged, but those it found broken)."""
     rules, applied = rules_exercised(judgement, profile=profile)
     findings: dict[str, dict[str, Any]] = {}
     for v in judgement.violations:
@@ -45,6 +46,13 @@ def case_from_judgement(
         attempted=tuple(applied),
         evidence=list(evidence or []),
     )
+    if judgement.outcome != "no-answer":
+        valid = judgement.outcome in ("served", "streamed", "not-served")
+        problem = judgement.answer_problem
+        case.api_answers = int(problem is None)
+        case.valid_api_answers = int(problem is None and valid)
+        case.answer_problem = problem
+        case.valid_answer_problem = problem if valid else None
     if judgement.outcome == "no-answer":
         case.status, case.reason = "skipped", "no answer was recorded"
     elif any(f["gating"] for f in findings.values()):

@@ -6,18 +6,25 @@ of the suite or one judged exchange of a recording; "test" below means either.
 How a rule's outcome is decided from the cases that carry it, first match wins:
 
 1. ``skipped``: the rule needs a feature the profile does not declare.
-2. ``expected-failure`` / ``failed``: some test found the rule broken (a finding of that
-   rule), or some test carrying it failed without naming any rule (no answer, a suite
-   defect, a setup error; for a positive rule, only when the test sent a request the rule
-   applies to). ``expected-failure`` when the rule is baselined.
-3. ``passed``: at least one test carrying it ran to the end (passed, or passed with
-   only non-gating findings of other rules, or failed on another rule) and, for a
-   positive rule (kinds response, stream, image), got a 200 answer to a request the rule
-   applies to (:func:`rule_applies`): a test that carries every response rule but only
-   sent dall-e-2 requests does not exercise ``image.transparency``.
-4. ``skipped``: every test carrying it was skipped because the profile lacks a feature
+2. ``expected-failure`` / ``failed`` / ``warning``: some test found the rule broken (a
+   finding of that rule), or some test carrying it failed without naming any rule (a
+   suite defect, a setup error; for a positive rule, only when the test sent a request
+   the rule applies to) while the target did answer as an images API.
+   ``expected-failure`` when the rule is baselined; ``warning`` when the rule is SHOULD,
+   strict mode is off and every failure is a finding of it (a SHOULD deviation);
+   ``failed`` otherwise.
+3. ``passed``: at least one test carrying it got an answer an images API gives (see
+   :attr:`Case.not_judged`) and ran to the end (passed, or passed with only non-gating
+   findings of other rules, or failed on another rule) and, for a positive rule (kinds
+   response, stream, image), got a 200 answer to a request the rule applies to
+   (:func:`rule_applies`): a test that carries every response rule but only sent
+   dall-e-2 requests does not exercise ``image.transparency``.
+4. ``not-judged``: a test carrying it ran but ended before the rule could be judged: the
+   target did not answer it as an images API (no answer, HTTP 404/405/501, a body that is
+   not JSON). The reason says which answer.
+5. ``skipped``: every test carrying it was skipped because the profile lacks a feature
    (or a model family) the test needs.
-5. ``not-exercised``: nothing above: deselected, not collected, stopped by the
+6. ``not-exercised``: nothing above: deselected, not collected, stopped by the
    generation cap, skipped for another reason (auth off, ...), or no test carries it.
 """
 
@@ -33,7 +40,16 @@ from ._case import TEST_STATUSES, Case
 
 POSITIVE_KINDS = ("response", "stream", "image")
 """Rules judged on served answers (the others: requests, errors, HTTP behaviour)."""
-OUTCOMES = ("passed", "failed", "skipped", "expected-failure", "not-exercised")
+OUTCOMES = (
+    "passed",
+    "failed",
+    "warning",
+    "expected-failure",
+    "not-judged",
+    "skipped",
+    "not-exercised",
+)
+"""Every outcome a rule can have in a report (docs/gating.md), in the order shown."""
 _MESSAGE_LIMIT = 4000
 
 
@@ -89,6 +105,8 @@ def rule_entries(
     for info in catalogue:
         carrying = [t for t in tests if info.id in t.rules]
         failures: list[str] = []
+        unattributed = False
+        unjudged: list[str] = []
         ran: list[Case] = []
         positive = info.kind in POSITIVE_KINDS
         cases = 0
@@ -96,10 +114,14 @@ def rule_entries(
             finding = t.findings.get(info.id)
             if finding is not None:
                 failures.append(str(finding.get("first") or "broken"))
+            elif t.not_judged:
+                unjudged.append(t.not_judged)
+                continue
             elif t.unattributed_failure and (
                 not positive or t.attempted is None or info.id in t.attempted
             ):
                 failures.append(t.failure or "the test failed")
+                unattributed = True
             if not t.ran:
                 continue
             if positive and t.applied is not None:
@@ -114,9 +136,17 @@ def rule_entries(
             outcome = "skipped"
             reason = f"feature {info.feature!r} not declared by the profile"
         elif failures:
-            outcome = "expected-failure" if info.id in baseline else "failed"
+            if info.id in baseline:
+                outcome = "expected-failure"
+            elif info.level == "SHOULD" and not strict and not unattributed:
+                outcome = "warning"
+            else:
+                outcome = "failed"
         elif ran:
             outcome = "passed"
+        elif unjudged:
+            outcome = "not-judged"
+            reason = "; ".join(sorted(set(unjudged)))[:500]
         else:
             skipped = [t for t in carrying if t.status == "skipped"]
             if carrying and all(t.status == "skipped" and t.skipped_for_feature for t in carrying):

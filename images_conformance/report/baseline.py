@@ -11,7 +11,7 @@ tightened. The format (TOML, or the same data as JSON) is documented in docs/gat
     "response.usage.sums" = "input + output tokens off by one (tracker #12)"
 
 ``images-conformance baseline REPORT.json -o baseline.toml`` writes one from a report:
-every rule whose outcome was ``failed`` or ``expected-failure``.
+every rule whose outcome was ``failed``, ``warning`` or ``expected-failure``.
 """
 
 from __future__ import annotations
@@ -98,7 +98,8 @@ def _one_line(text: str, limit: int = _REASON_LIMIT) -> str:
 
 
 def baseline_from_report(report: Mapping[str, Any], *, gating_only: bool = False) -> dict[str, str]:
-    """The known failures a report shows: rules that failed or were expected failures.
+    """The known failures a report shows: rules that failed, warned (SHOULD deviations) or
+    were expected failures.
 
     Reasons: the baseline's own reason for expected failures, else the report's first
     failure message (one line). ``gating_only``: leave out failures that did not count
@@ -116,7 +117,7 @@ def baseline_from_report(report: Mapping[str, Any], *, gating_only: bool = False
         outcome = entry.get("outcome")
         if outcome == "expected-failure":
             out[entry["id"]] = _one_line(entry.get("baseline_reason") or "known failure")
-        elif outcome == "failed":
+        elif outcome in ("failed", "warning"):
             if gating_only and not entry.get("gating", True):
                 continue
             message = entry.get("first_failure") or "failed"

@@ -11,6 +11,8 @@ from ._rules import OUTCOMES
 _ICON = {
     "passed": "✅ passed",
     "failed": "❌ failed",
+    "warning": "⚠️ warning (SHOULD)",
+    "not-judged": "❔ not judged",
     "expected-failure": "⚠️ expected failure",
     "skipped": "⏭️ skipped",
     "not-exercised": "➖ not exercised",
@@ -49,6 +51,9 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         + f" · requests: {cost['requests']}",
         "",
     ]
+    finding = report.get("finding")
+    if finding:
+        lines += [f"> **Not an images API.** {_cell(finding['message'], 2000)}", ""]
     if verdict.get("message"):
         lines += [verdict["message"], ""]
     counts = report["counts"]
@@ -70,6 +75,16 @@ def render_markdown(report: Mapping[str, Any]) -> str:
             f"| `{r['id']}` | {r['level']} | {'yes' if r['gating'] else 'no'} | {_cell(r['first_failure'], 300)} |"
             for r in failed
         ]
+        lines.append("")
+    warned = [r for r in rules if r["outcome"] == "warning"]
+    if warned:
+        lines += [
+            f"### SHOULD deviations (warnings): {len(warned)}",
+            "",
+            "| rule | first deviation |",
+            "|---|---|",
+        ]
+        lines += [f"| `{r['id']}` | {_cell(r['first_failure'], 300)} |" for r in warned]
         lines.append("")
     tightened = report["baseline"]["can_be_tightened"]
     expected = [r for r in rules if r["outcome"] == "expected-failure"]
@@ -104,7 +119,11 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         "|---|---|---|---:|---:|---|",
     ]
     for r in rules:
-        note = r["first_failure"] if r["outcome"] in ("failed", "expected-failure") else r["reason"]
+        note = (
+            r["first_failure"]
+            if r["outcome"] in ("failed", "warning", "expected-failure")
+            else r["reason"]
+        )
         if r["can_be_tightened"]:
             note = "baselined, now passes: the baseline can be tightened"
         lines.append(

@@ -24,8 +24,26 @@ def summary_lines(
     if verdict["message"]:
         line += f": {verdict['message']}"
     out: list[Line] = [(line, "green" if ok else "red")]
+    finding = report.get("finding")
+    if finding:  # the paragraph itself comes first in the output (write_finding)
+        out.append(
+            (
+                f"finding: the target is not an images API (first answer: "
+                f"{finding['first_answer']}); see the paragraph before the failures",
+                "red",
+            )
+        )
     counts = report["counts"]
     out.append(("rules: " + ", ".join(f"{counts[o]} {o}" for o in OUTCOMES if counts.get(o)), None))
+    warnings = verdict.get("warnings") or []
+    if warnings:
+        out.append(
+            (
+                f"{len(warnings)} SHOULD deviation(s) (warnings, not gating outside strict mode): "
+                + ", ".join(warnings),
+                "yellow",
+            )
+        )
     cap = cost["max_generations"]
     gen = f"billable generations: {cost['billable_generations']}"
     if cap is not None:
@@ -47,6 +65,20 @@ def summary_lines(
     if write_error:
         out.append((write_error, "red"))
     return out
+
+
+def finding_paragraph(report: Mapping[str, Any]) -> str | None:
+    """The run-wide finding (the target is not an images API) as one paragraph, or None."""
+    finding = report.get("finding")
+    return f"images-conformance: {finding['message']}" if finding else None
+
+
+def write_finding(terminalreporter: Any, report: Mapping[str, Any]) -> None:
+    """Write the run-wide finding, if any, as a section of its own (before the failures)."""
+    paragraph = finding_paragraph(report)
+    if paragraph:
+        terminalreporter.write_sep("=", "images-conformance: not an images API", red=True)
+        terminalreporter.write_line(paragraph, red=True)
 
 
 def write_summary(terminalreporter: Any, report: Mapping[str, Any], **kwargs: Any) -> None:
