@@ -41,7 +41,15 @@ SECRET_KEY = "sk-gating-secret-key-0123456789abcdef"
 SECRET_PASSWORD = "pw-secret-9876"
 
 
-def run_cli(*args: str, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+RUN_TIMEOUT = 300
+"""A safety net against a hung run, not a timed assertion: a run under ``-n 2`` inside a
+test run under ``-n 2`` on a loaded 2-core CI machine has taken over 60 s just to bring
+up its worker processes."""
+
+
+def run_cli(
+    *args: str, cwd: Path, timeout: float = RUN_TIMEOUT
+) -> subprocess.CompletedProcess[str]:
     """``images-conformance ARGS`` in a subprocess, without target settings from the environment."""
     env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_BASE_URL", "OPENAI_API_KEY")}
     env["PYTHONDONTWRITEBYTECODE"] = "1"
