@@ -647,3 +647,14 @@ HANGING = Variant(
     "test_fixed_valid_request",
     on_request=hang,
 )
+
+SHOULD_ONLY = Variant(
+    "should-deviations-only",
+    "accepts unknown parameters and leaves out dall-e-3's revised_prompt: SHOULD rules only",
+    ("request.unknown_parameter", "response.revised_prompt.dalle3_present"),
+    "unknown_parameter or (test_fixed_valid_request and dall-e-3)",
+    on_request=edit_request_json(unknown_params_accepted),
+    on_response=edit_response_json(no_revised_prompt),
+)
+"""A target that is conformant but for SHOULD deviations: outside strict mode the verdict
+is CONFORMANT and ``rules`` lists them as warnings (in strict mode they fail)."""
