@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -27,7 +28,8 @@ def _clean_env() -> dict[str, str]:
 
 
 def test_suite_passes_against_the_reference_server(pytester):
-    run = run_suite(pytester)  # standard level, embedded server
+    report_path = pytester.path / "report.json"
+    run = run_suite(pytester, "--conformance-report", str(report_path))  # standard level
     assert run.ret == pytest.ExitCode.OK, run.failure_text()
     outcomes = run.outcomes()
     # No failure, no xfail, no skip: the embedded server checks an API key of its own,
@@ -37,6 +39,13 @@ def test_suite_passes_against_the_reference_server(pytester):
     records = run.records()
     assert sum(r.get("cases", 0) for r in records) >= 100
     assert not run.gating_rules()
+    # Every rule exercised was upheld: no failure, no SHOULD deviation, nothing not judged.
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    counts = report["counts"]
+    assert counts["passed"] > 0, counts
+    assert counts["failed"] == counts["warning"] == counts["not-judged"] == 0, counts
+    assert counts["expected-failure"] == 0, counts
+    assert report["finding"] is None and report["verdict"]["warnings"] == []
 
 
 def test_suite_passes_with_a_custom_profile(pytester):
