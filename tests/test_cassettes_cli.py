@@ -506,6 +506,28 @@ def test_report_of_a_failing_cassette_has_the_suites_format_and_verdict(capsys, 
     assert "response.data.count_matches_n" in out_file.with_suffix(".md").read_text()
 
 
+def test_a_recording_of_a_web_server_is_named_not_an_images_api_first(capsys, tmp_path):
+    html = "<html><body>501 Not Implemented</body></html>"
+    path = _write_vcrpy(
+        tmp_path / "html.yaml",
+        [
+            _vcrpy_interaction({"prompt": "a cat"}, 501, html, content_type="text/html"),
+            _vcrpy_interaction({"prompt": "a cat", "n": 0}, 501, html, content_type="text/html"),
+        ],
+    )
+    out_file = tmp_path / "report.json"
+    code, out, _ = run(capsys, "--report", out_file, path)
+    assert code == 1
+    assert out.startswith("images-conformance: The target is not an images API")
+    assert out.count("is not an images API") == 1
+    report = json.loads(out_file.read_text())
+    assert report["finding"]["first_answer"] == "HTTP 501 (text/html)"
+    outcomes = {r["id"]: r["outcome"] for r in report["rules"]}
+    assert "passed" not in outcomes.values()
+    assert outcomes["request.n.range"] == "not-judged"
+    assert outcomes["http.no_server_error"] == "failed"
+
+
 def test_report_of_the_reference_cassettes_is_conformant(capsys, tmp_path):
     out_file = tmp_path / "report.json"
     code, _, _ = run(capsys, "--quiet", "--report", out_file, REFERENCE)

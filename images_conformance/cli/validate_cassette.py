@@ -37,6 +37,7 @@ from images_conformance.report import (
     case_from_judgement,
     write_report,
 )
+from images_conformance.report.terminal import finding_paragraph
 from validator import DEFAULT_PROFILE, RULES, Profile, ProfileError, Violation, recording_window
 
 PROG = "images-conformance validate-cassette"
@@ -365,6 +366,9 @@ def main(argv: list[str] | None = None) -> int:
         json.dump(_as_json(results, args.strict, code), sys.stdout, indent=2)
         print(file=sys.stdout)
     else:
+        paragraph = finding_paragraph(report)  # once, before the per-exchange findings
+        if paragraph:
+            print(paragraph + "\n", file=sys.stdout)
         print_text(results, strict=args.strict, quiet=args.quiet, out=sys.stdout)
         print(line, file=sys.stdout)
     for r in results:
