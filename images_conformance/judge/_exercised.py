@@ -20,6 +20,10 @@ def rules_exercised(
     that apply to its request; a refusal, the error rules and the rules the request broke;
     an invalid request accepted, the rules it broke; no answer, nothing. A rule the
     exchange was found to break is always among them.
+
+    These are the rules the exchange was sent to judge. When the answer was not an images
+    API's (``judgement.answer_problem``), only those among its violations were judged:
+    the report counts the others as not judged (``Case.not_judged``).
     """
     j = judgement
     rules: list[str] = []

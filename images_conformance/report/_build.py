@@ -177,7 +177,7 @@ def build_report(cases: Iterable[Case], *, context: Context) -> dict[str, Any]:
             "warnings": [e["id"] for e in entries if e["outcome"] == "warning"],
             "message": message,
         },
-        "finding": not_an_api_finding(tests),
+        "finding": None if code == GateExit.UNREACHABLE else not_an_api_finding(tests),
         "cost": {
             "billable_generations": sum(t.generations for t in tests),
             "requests": sum(t.requests for t in tests),
