@@ -11,6 +11,11 @@ Line = tuple[str, str | None]
 """A line of text and its colour (``red``, ``green``, ``yellow``, or None)."""
 
 
+def _count(n: int, outcome: str) -> str:
+    """``79 passed``, ``1 warning``, ``3 warnings`` (the other outcomes read as they are)."""
+    return f"{n} {outcome}s" if outcome == "warning" and n != 1 else f"{n} {outcome}"
+
+
 def summary_lines(
     report: Mapping[str, Any],
     *,
@@ -34,7 +39,9 @@ def summary_lines(
             )
         )
     counts = report["counts"]
-    out.append(("rules: " + ", ".join(f"{counts[o]} {o}" for o in OUTCOMES if counts.get(o)), None))
+    out.append(
+        ("rules: " + ", ".join(_count(counts[o], o) for o in OUTCOMES if counts.get(o)), None)
+    )
     warnings = verdict.get("warnings") or []
     if warnings:
         out.append(
