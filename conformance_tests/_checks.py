@@ -65,7 +65,7 @@ def expect_served(
     judgement = judge_exchange(
         exchange, profile=target.profile, situation="valid", fetch=image_fetcher(target)
     )
-    verdict.check(exchange, judgement.violations, what=what)
+    verdict.check(exchange, judgement.violations, what=what, fetched=judgement.fetched)
     return exchange
 
 

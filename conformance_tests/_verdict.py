@@ -9,16 +9,20 @@ an ``xfail`` whose reason lists them.
 
 Every test also leaves a machine-readable record in ``user_properties`` under the key
 ``"images_conformance"`` (see :data:`RECORD_KEY` and docs/suite.md); it reaches the
-controller process under pytest-xdist and the JUnit XML.
+controller process under pytest-xdist and the JUnit XML. The record's ``evidence`` (for
+the conformance report, not the JUnit XML) shows one exchange: the last one that failed
+the test, else the first with findings, else the first judged (see
+``images_conformance/report/_evidence.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from images_conformance.exchanges._client import Exchange, Target
+from images_conformance.report._evidence import exchange_evidence
 from validator import Level, Violation
 
 RECORD_KEY = "images_conformance"
@@ -57,6 +61,8 @@ class Verdict:
     """The message of the gating failure, when the test failed on one."""
     target: Target | None = field(default=None, repr=False)
     _start: tuple[int, int] = (0, 0)
+    _shown: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    """The exchanges the evidence may show: "first", "finding", "failing" -> their judgement."""
 
     def __post_init__(self) -> None:
         if self.target is not None:
@@ -100,11 +106,16 @@ class Verdict:
         *,
         what: str = "",
         extra: str = "",
+        fetched: Mapping[int, Any] | None = None,
     ) -> None:
-        """Judge one exchange: raise ConformanceFailure if a gating rule is broken."""
+        """Judge one exchange: raise ConformanceFailure if a gating rule is broken.
+
+        ``fetched``: what the GETs of returned urls gave, by item index (for the evidence).
+        """
         violations = list(violations)
         self.cases += 1
         gating = self.record(violations)
+        self._keep(exchange, violations, gating, what=what, problem=extra or None, fetched=fetched)
         if gating:
             others = [v for v in violations if v not in gating]
             self.fail(
@@ -123,7 +134,44 @@ class Verdict:
     def fail_exchange(self, exchange: Exchange, problem: str, *, what: str = "") -> None:
         """Fail because the exchange itself went wrong (transport error, not JSON, ...)."""
         self.cases += 1
+        self._keep(exchange, [], [], what=what, problem=problem, failing=True)
         self.fail(format_failure([], [], exchange, what=what, extra=problem, seed=self._seed()))
+
+    def _keep(
+        self,
+        exchange: Exchange | None,
+        violations: list[Violation],
+        gating: list[Violation],
+        *,
+        failing: bool = False,
+        **context: Any,
+    ) -> None:
+        """Remember the exchange if the evidence may show it (built later, in as_record)."""
+        if exchange is None:
+            return
+        entry = {"exchange": exchange, "violations": violations, "gating": gating, **context}
+        self._shown.setdefault("first", entry)
+        if violations:
+            self._shown.setdefault("finding", entry)
+        if gating or failing:
+            self._shown["failing"] = entry  # the last: after shrinking, hypothesis's minimal case
+
+    def evidence(self) -> list[dict[str, Any]]:
+        """The evidence of the one exchange this test's record shows (or none)."""
+        shown = self._shown
+        entry = shown.get("failing") or shown.get("finding") or shown.get("first")
+        if entry is None:
+            return []
+        entry = dict(entry)
+        gating = {v.rule for v in entry.pop("gating")}
+        try:
+            return [
+                exchange_evidence(
+                    entry.pop("exchange"), entry.pop("violations"), gating=gating, **entry
+                )
+            ]
+        except Exception as exc:  # the evidence must never cost the verdict
+            return [{"problem": f"no evidence: {type(exc).__name__}: {exc}"}]
 
     # -- reporting -----------------------------------------------------------------------
     def non_gating_reason(self) -> str | None:
@@ -153,6 +201,7 @@ class Verdict:
             "findings": {rule: dict(entry) for rule, entry in self.findings.items()},
             "not_exercised": self.not_exercised,
             "failure": self.failure[:4000] if self.failure else None,
+            "evidence": self.evidence(),
         }
 
 

@@ -78,6 +78,8 @@ class Judgement:
     ``no-answer``."""
     violations: list[Violation] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    fetched: dict[int, FetchedImage] = field(default_factory=dict)
+    """What the GETs of returned urls gave, by item index (for the report's evidence)."""
 
     @property
     def must(self) -> list[Violation]:
@@ -271,7 +273,7 @@ def judge_exchange(
             received_at=received_at,
         )
     )
-    return Judgement(request, faults, "served", violations, notes)
+    return Judgement(request, faults, "served", violations, notes, fetched)
 
 
 def _acceptance(faults: list[Violation], status: int, broken: str | None) -> list[Violation]:
