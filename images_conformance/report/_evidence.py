@@ -257,9 +257,12 @@ def image_evidence(
 def _b64_image(value: Any, *, label: str, origin: str, event: str | None = None) -> dict[str, Any]:
     if isinstance(value, str) and len(value) > MAX_IMAGE_BYTES * 4 // 3 + 4:
         return image_evidence(
-            None, label=label, origin=origin, event=event,
+            None,
+            label=label,
+            origin=origin,
+            event=event,
             error=f"{len(value)} base64 characters: too large to show",
-        )  # fmt: skip
+        )
     data, error = decode_base64(value)
     return image_evidence(data, label=label, origin=origin, event=event, error=error)
 

@@ -63,7 +63,8 @@ pre { background: #f6f8fa; border: 1px solid #e1e4e8; padding: 8px; overflow: au
 .counts { display: flex; flex-wrap: wrap; gap: 8px; margin: 8px 0; padding: 0; list-style: none; }
 .counts li { border: 1px solid #ddd; border-radius: 6px; padding: 4px 10px; }
 .counts b { font-size: 16px; margin-right: 4px; }
-dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 8px 0; }
+dl.meta { display: flex; flex-wrap: wrap; gap: 4px 24px; margin: 8px 0; }
+dl.meta div { display: flex; gap: 6px; }
 dl.meta dt { color: var(--muted); }
 dl.meta dd { margin: 0; }
 table { border-collapse: collapse; width: 100%; margin: 4px 0; }
@@ -214,14 +215,19 @@ def _header(report: Mapping[str, Any]) -> list[str]:
         ("seed", seed),
         ("suite version", suite.get("version")),
         ("time", " → ".join(str(t) for t in (run.get("started"), run.get("finished")) if t)),
-        ("duration", f"{run['duration_s']:.1f} s" if isinstance(run.get("duration_s"), (int, float)) else None),
+        (
+            "duration",
+            f"{run['duration_s']:.1f} s"
+            if isinstance(run.get("duration_s"), (int, float))
+            else None,
+        ),
         ("billable generations", cost.get("billable_generations")),
         ("requests", cost.get("requests")),
-    ]  # fmt: skip
+    ]
     out.append('<dl class="meta">')
     for label, value in meta:
         shown = _e(value) if value not in (None, "") else '<span class="muted">unknown</span>'
-        out.append(f"<dt>{_e(label)}</dt><dd>{shown}</dd>")
+        out.append(f"<div><dt>{_e(label)}</dt><dd>{shown}</dd></div>")
     out.append("</dl>")
     return out
 
@@ -342,41 +348,12 @@ def _evidence_block(ev: Mapping[str, Any]) -> list[str]:
         out.append(f'<p class="gating">{_e(ev["problem"])}</p>')
     req = ev.get("request") or {}
     res = ev.get("response") or {}
-    out.append('<div class="cols"><div>')
-    out.append(
-        f'<h4>what was asked</h4><p class="mono">{_e(req.get("method"))} {_e(req.get("url"))}</p>'
-    )
-    params = req.get("params")
-    if isinstance(params, list):
-        out.append('<table class="params"><tbody>')
-        for row in params:
-            if isinstance(row, (list, tuple)) and len(row) == 2:
-                out.append(f"<tr><td>{_e(row[0])}</td><td><code>{_e(row[1])}</code></td></tr>")
-        out.append("</tbody></table>")
-    elif req.get("body") is not None:
-        out.append(
-            f'<p class="muted">the body is not a JSON object:</p><pre>{_e(req.get("body"))}</pre>'
-        )
-    if req.get("curl"):
-        out.append(f"<details><summary>curl</summary><pre>{_e(req['curl'])}</pre></details>")
-    out.append("</div><div><h4>what came back</h4>")
-    if res.get("status") is None:
-        out.append(f'<p class="gating">no answer: {_e(res.get("error"))}</p>')
-    else:
-        line = f"HTTP {_e(res.get('status'))} · {_e(res.get('content_type') or 'no content-type')} · {_e(res.get('bytes'))} bytes"
-        if res.get("truncated"):
-            line += " (cut at the size cap)"
-        if res.get("elapsed_s") is not None:
-            line += f" · {_e(res.get('elapsed_s'))} s"
-        out.append(f'<p class="mono">{line}</p>')
-        if res.get("error"):
-            out.append(f'<p class="gating">{_e(res.get("error"))}</p>')
-        out.append(f"<pre>{_e(res.get('body') or '(empty body)')}</pre>")
-    out.append("</div></div>")
     findings = [f for f in ev.get("findings") or [] if isinstance(f, Mapping)]
     if findings:
-        out.append("<h4>findings</h4><table><thead><tr><th>rule</th><th>level</th><th>source</th>"
-                   "<th>gating</th><th>message</th></tr></thead><tbody>")  # fmt: skip
+        out.append(
+            "<h4>findings</h4><table><thead><tr><th>rule</th><th>level</th><th>source</th>"
+            "<th>gating</th><th>message</th></tr></thead><tbody>"
+        )
         for f in findings:
             gating = {True: '<span class="gating">yes</span>', False: "no"}.get(f.get("gating"), "")
             out.append(
@@ -396,6 +373,37 @@ def _evidence_block(ev: Mapping[str, Any]) -> list[str]:
             out.append(f'<p class="muted">{_e(ev["images_left_out"])} more image(s) not shown</p>')
     elif (res.get("status") or 0) // 100 == 2:
         out.append('<p class="muted">no image in the answer</p>')
+    out.append('<div class="cols"><div>')
+    out.append(
+        f'<h4>what was asked</h4><p class="mono">{_e(req.get("method"))} {_e(req.get("url"))}</p>'
+    )
+    params = req.get("params")
+    if isinstance(params, list):
+        out.append('<table class="params"><tbody>')
+        for row in params:
+            if isinstance(row, (list, tuple)) and len(row) == 2:
+                out.append(f"<tr><td>{_e(row[0])}</td><td><code>{_e(row[1])}</code></td></tr>")
+        out.append("</tbody></table>")
+    elif req.get("body") is not None:
+        out.append(
+            f'<p class="muted">the body is not a JSON object:</p><pre>{_e(req.get("body"))}</pre>'
+        )
+    if req.get("curl"):
+        out.append(f"<details open><summary>curl</summary><pre>{_e(req['curl'])}</pre></details>")
+    out.append("</div><div><h4>what came back</h4>")
+    if res.get("status") is None:
+        out.append(f'<p class="gating">no answer: {_e(res.get("error"))}</p>')
+    else:
+        line = f"HTTP {_e(res.get('status'))} · {_e(res.get('content_type') or 'no content-type')} · {_e(res.get('bytes'))} bytes"
+        if res.get("truncated"):
+            line += " (cut at the size cap)"
+        if res.get("elapsed_s") is not None:
+            line += f" · {_e(res.get('elapsed_s'))} s"
+        out.append(f'<p class="mono">{line}</p>')
+        if res.get("error"):
+            out.append(f'<p class="gating">{_e(res.get("error"))}</p>')
+        out.append(f"<pre>{_e(res.get('body') or '(empty body)')}</pre>")
+    out.append("</div></div>")
     return out
 
 
