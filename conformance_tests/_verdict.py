@@ -10,9 +10,9 @@ an ``xfail`` whose reason lists them.
 Every test also leaves a machine-readable record in ``user_properties`` under the key
 ``"images_conformance"`` (see :data:`RECORD_KEY` and docs/suite.md); it reaches the
 controller process under pytest-xdist and the JUnit XML. The record's ``evidence`` (for
-the conformance report, not the JUnit XML) shows one exchange: the last one that failed
-the test, else the first with findings, else the first judged (see
-``images_conformance/report/_evidence.py``).
+the conformance report, not the JUnit XML; built only when a report is asked for) shows
+one exchange: the last one that failed the test, else the first with findings, else the
+first judged (see ``images_conformance/report/_evidence.py``).
 """
 
 from __future__ import annotations
@@ -60,6 +60,8 @@ class Verdict:
     failure: str | None = None
     """The message of the gating failure, when the test failed on one."""
     target: Target | None = field(default=None, repr=False)
+    keep_evidence: bool = True
+    """Whether the record carries evidence (False: no report asked for it, save the work)."""
     _start: tuple[int, int] = (0, 0)
     _shown: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
     """The exchanges the evidence may show: "first", "finding", "failing" -> their judgement."""
@@ -147,7 +149,7 @@ class Verdict:
         **context: Any,
     ) -> None:
         """Remember the exchange if the evidence may show it (built later, in as_record)."""
-        if exchange is None:
+        if exchange is None or not self.keep_evidence:
             return
         entry = {"exchange": exchange, "violations": violations, "gating": gating, **context}
         self._shown.setdefault("first", entry)

@@ -209,6 +209,7 @@ def conformance_verdict(
         known_failures=dict(conformance_options.profile.known_failures),
         seed=conformance_options.seed,
         target=conformance_target,
+        keep_evidence=bool(request.config.getoption("conformance_report", None)),
     )
     request.node.stash[_VERDICT_KEY] = verdict
     return verdict

@@ -59,6 +59,7 @@ def _exchange(request: dict[str, Any], status: int, body: bytes, ctype: str) -> 
         error=None,
         stream=False,
         secret="sk-secret-key-abcdef",
+        describe=lambda: f"HTTP {status}",
         curl=lambda: (
             "curl -sS http://127.0.0.1:9/v1/images/generations "
             '-H "Authorization: Bearer $OPENAI_API_KEY"'
@@ -356,3 +357,31 @@ def test_the_hostile_targets_script_does_not_run(hostile_report):
         assert page.locator("text=window.__pwned").count() >= 1, "shown as text"
         assert not errors
         assert requests == [hostile_report.resolve().as_uri()], requests
+
+
+def test_a_tests_evidence_is_its_failing_exchange_else_its_first():
+    from conformance_tests._verdict import ConformanceFailure, Verdict
+
+    def ex(prompt: str) -> SimpleNamespace:
+        return _exchange({"prompt": prompt}, 400, b'{"error": {}}', "application/json")
+
+    should = Violation("request.unknown_parameter", Level.SHOULD, "accepted")
+    must = Violation("error.envelope", Level.MUST, "no envelope")
+    verdict = Verdict("t", ("error.envelope",))
+    verdict.check(ex("first"), [])
+    assert [e["request"]["params"][0][1] for e in verdict.evidence()] == ['"first"']
+    verdict.check(ex("finding"), [should])
+    verdict.check(ex("later"), [should])
+    assert [e["request"]["params"][0][1] for e in verdict.evidence()] == ['"finding"']
+    for prompt in ("failing", "shrunk"):
+        with pytest.raises(ConformanceFailure):
+            verdict.check(ex(prompt), [must, should])
+    (evidence,) = verdict.as_record()["evidence"]
+    assert evidence["request"]["params"][0][1] == '"shrunk"', "the last failing case"
+    assert [(f["rule"], f["gating"]) for f in evidence["findings"]] == [
+        ("error.envelope", True),
+        ("request.unknown_parameter", False),
+    ]
+    quiet = Verdict("t", (), keep_evidence=False)
+    quiet.check(ex("x"), [])
+    assert quiet.as_record()["evidence"] == []
