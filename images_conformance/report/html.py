@@ -362,7 +362,8 @@ def _evidence_block(ev: Mapping[str, Any]) -> list[str]:
             )
         out.append("</tbody></table>")
     images = [i for i in ev.get("images") or [] if isinstance(i, Mapping)]
-    if images or ev.get("asked"):
+    served = isinstance(res.get("status"), int) and 200 <= res["status"] < 300
+    if images or served:
         out.append("<h4>images</h4>")
         out.append(_asked(ev.get("asked") or {}))
     if images:
@@ -371,7 +372,7 @@ def _evidence_block(ev: Mapping[str, Any]) -> list[str]:
         out.append('<div class="strip">' + joiner.join(_image(i) for i in images) + "</div>")
         if ev.get("images_left_out"):
             out.append(f'<p class="muted">{_e(ev["images_left_out"])} more image(s) not shown</p>')
-    elif (res.get("status") or 0) // 100 == 2:
+    elif served:
         out.append('<p class="muted">no image in the answer</p>')
     out.append('<div class="cols"><div>')
     out.append(
