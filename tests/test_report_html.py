@@ -385,3 +385,22 @@ def test_a_tests_evidence_is_its_failing_exchange_else_its_first():
     quiet = Verdict("t", (), keep_evidence=False)
     quiet.check(ex("x"), [])
     assert quiet.as_record()["evidence"] == []
+
+
+def test_evidence_of_a_judged_exchange():
+    from images_conformance.judge import judge_exchange
+    from images_conformance.report import case_from_judgement
+    from images_conformance.report._evidence import judgement_evidence
+
+    request = {"prompt": "x", "model": "gpt-image-1", "background": "transparent"}
+    opaque = base64.b64encode(_png(mode="RGB")).decode()
+    answer = {"created": 1, "data": [{"b64_json": opaque}]}
+    ex = _exchange(request, 200, json.dumps(answer).encode(), "application/json")
+    judgement = judge_exchange(ex.request_body, 200, ex.headers, ex.body)
+    evidence = judgement_evidence(ex, judgement)
+    assert ("image.transparency", True) in {(f["rule"], f["gating"]) for f in evidence["findings"]}
+    assert evidence["images"][0]["transparent"] is False
+    case = case_from_judgement("file#0", judgement, evidence=[evidence])
+    report = {"verdict": {"status": "non-conformant"}, "tests": [vars(case)], "rules": []}
+    page = render_html(report)
+    assert "file#0" in page and "data:image/webp;base64," in page

@@ -41,10 +41,15 @@ the renderer escapes it. Secrets: pass ``secrets`` to have them replaced by ``**
 everywhere in the dict (the curl command and the request headers already carry
 ``$OPENAI_API_KEY`` in place of the key).
 
-The exchange is read through these attributes (the suite's ``Exchange`` has them all):
-``method``, ``url``, ``request_body`` (bytes), ``status``, ``headers`` (a mapping),
-``body`` (bytes), and optionally ``truncated``, ``elapsed``, ``error``, ``stream``,
-``secret`` and a ``curl()`` method.
+The exchange is read through these attributes (:class:`images_conformance.exchanges.Exchange`
+has them all): ``method``, ``url``, ``request_body`` (bytes), ``status``, ``headers`` (a
+mapping), ``body`` (bytes), and optionally ``truncated``, ``elapsed``, ``error``,
+``stream``, ``secret`` and a ``curl()`` method.
+
+A source that judged the exchange with :func:`images_conformance.judge.judge_exchange`
+calls :func:`judgement_evidence` and hands the result to
+``case_from_judgement(..., evidence=[...])``; the suite's ``Verdict`` calls
+:func:`exchange_evidence` with what it judged.
 """
 
 from __future__ import annotations
@@ -394,3 +399,25 @@ def exchange_evidence(
     secret = getattr(exchange, "secret", None)
     words = sorted({s for s in [*secrets, secret] if s and len(s) >= 3}, key=len, reverse=True)
     return _scrub(evidence, words)
+
+
+def judgement_evidence(
+    exchange: Any,
+    judgement: Any,
+    *,
+    strict: bool = False,
+    what: str = "",
+    secrets: Iterable[str] = (),
+) -> dict[str, Any]:
+    """The evidence of an exchange judged by ``judge_exchange``: its violations (gating:
+    MUST, or every one in strict mode), the images it fetched for returned urls, and its
+    notes as ``what`` when none is given."""
+    notes = "; ".join(str(n) for n in getattr(judgement, "notes", ()) or ())
+    return exchange_evidence(
+        exchange,
+        judgement.violations,
+        gating={v.rule for v in judgement.gating(strict)},
+        what=what or notes,
+        fetched=getattr(judgement, "fetched", None),
+        secrets=secrets,
+    )
