@@ -5,8 +5,9 @@ a :class:`~images_conformance.report.Case` (from pytest's reports, also from xdi
 workers) and hands the cases to ``build_report``, which decides the verdict. It adds to a
 run of the conformance suite:
 
-- ``--conformance-report PATH``: a JSON report with one outcome per rule, and a Markdown
-  summary beside it (docs/gating.md);
+- ``--conformance-report PATH``: a JSON report with one outcome per rule, a Markdown
+  summary and a self-contained HTML page beside it (PATH ending in ``.html`` names the
+  page; docs/gating.md);
 - ``--conformance-baseline FILE``: known failures (``images_conformance.report.baseline``): reported as
   expected failures, not failing the run; baselined rules that now pass are reported;
 - ``--max-generations N``: a cap on billable generations (split between xdist workers);
@@ -94,8 +95,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="conformance_report",
         metavar="PATH",
         default=None,
-        help="write the JSON conformance report here (and a Markdown summary beside it, "
-        "PATH with .md as suffix).",
+        help="write the JSON conformance report here, with a Markdown summary (.md) and an "
+        "HTML page (.html) beside it; PATH ending in .html names the page (the JSON and "
+        "Markdown then go beside it).",
     )
     group.addoption(
         "--conformance-baseline",
@@ -160,7 +162,7 @@ class _Gate:
         """The return code of a pytest.exit (3: the suite found the target unreachable)."""
         self.started = time.time()
         self.summary: dict[str, Any] | None = None
-        self.written: tuple[str, str] | None = None
+        self.written: tuple[str, ...] | None = None
         self.write_error: str | None = None
 
     @property
@@ -266,8 +268,7 @@ class _Gate:
         session.exitstatus = report["verdict"]["exit_code"]
         if report_path:
             try:
-                json_path, md_path = write_report(report, report_path)
-                self.written = (str(json_path), str(md_path))
+                self.written = tuple(str(p) for p in write_report(report, report_path))
             except OSError as exc:
                 self.write_error = f"cannot write the report to {report_path}: {exc}"
 
@@ -480,6 +481,7 @@ def _update_from_call(
             case.valid_api_answers = int(record.get("valid_api_answers") or 0)
             case.answer_problem = record.get("answer_problem")
             case.valid_answer_problem = record.get("valid_answer_problem")
+        case.evidence = list(record.get("evidence") or [])
     not_exercised = record.get("not_exercised") if isinstance(record, dict) else None
     if report.passed:
         case.status = "passed"

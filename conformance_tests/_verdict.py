@@ -9,7 +9,10 @@ an ``xfail`` whose reason lists them.
 
 Every test also leaves a machine-readable record in ``user_properties`` under the key
 ``"images_conformance"`` (see :data:`RECORD_KEY` and docs/suite.md); it reaches the
-controller process under pytest-xdist and the JUnit XML.
+controller process under pytest-xdist and the JUnit XML. The record's ``evidence`` (for
+the conformance report, not the JUnit XML; built only when a report is asked for) shows
+one exchange: the last one that failed the test, else the first with findings, else the
+first judged (see ``images_conformance/report/_evidence.py``).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from images_conformance.exchanges._client import Exchange, Target
+from images_conformance.report._evidence import exchange_evidence
 from validator import Level, Violation
 
 if TYPE_CHECKING:
@@ -69,7 +73,11 @@ class Verdict:
     failure: str | None = None
     """The message of the gating failure, when the test failed on one."""
     target: Target | None = field(default=None, repr=False)
+    keep_evidence: bool = True
+    """Whether the record carries evidence (False: no report asked for it, save the work)."""
     _start: tuple[int, int] = (0, 0)
+    _shown: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    """The exchanges the evidence may show: "first", "finding", "failing" -> their judgement."""
 
     def __post_init__(self) -> None:
         if self.target is not None:
@@ -117,12 +125,21 @@ class Verdict:
     ) -> None:
         """Judge one exchange: raise ConformanceFailure if a gating rule is broken.
 
-        ``judgement``: the judge's, to note whether the answer was an images API's."""
+        ``judgement``: the judge's, to note whether the answer was an images API's and
+        what the GETs of returned urls gave (for the evidence)."""
         violations = list(violations)
         self.cases += 1
         if judgement is not None:
             self.note_answer(judgement.answer_problem, valid=judgement.outcome in _VALID_OUTCOMES)
         gating = self.record(violations)
+        self._keep(
+            exchange,
+            violations,
+            gating,
+            what=what,
+            problem=extra or None,
+            fetched=judgement.fetched if judgement is not None else None,
+        )
         if gating:
             others = [v for v in violations if v not in gating]
             self.fail(
@@ -152,7 +169,44 @@ class Verdict:
         """Fail because the exchange itself went wrong (transport error, not JSON, ...)."""
         self.cases += 1
         self.note_answer(problem, valid=False)
+        self._keep(exchange, [], [], what=what, problem=problem, failing=True)
         self.fail(format_failure([], [], exchange, what=what, extra=problem, seed=self._seed()))
+
+    def _keep(
+        self,
+        exchange: Exchange | None,
+        violations: list[Violation],
+        gating: list[Violation],
+        *,
+        failing: bool = False,
+        **context: Any,
+    ) -> None:
+        """Remember the exchange if the evidence may show it (built later, in as_record)."""
+        if exchange is None or not self.keep_evidence:
+            return
+        entry = {"exchange": exchange, "violations": violations, "gating": gating, **context}
+        self._shown.setdefault("first", entry)
+        if violations:
+            self._shown.setdefault("finding", entry)
+        if gating or failing:
+            self._shown["failing"] = entry  # the last: after shrinking, hypothesis's minimal case
+
+    def evidence(self) -> list[dict[str, Any]]:
+        """The evidence of the one exchange this test's record shows (or none)."""
+        shown = self._shown
+        entry = shown.get("failing") or shown.get("finding") or shown.get("first")
+        if entry is None:
+            return []
+        entry = dict(entry)
+        gating = {v.rule for v in entry.pop("gating")}
+        try:
+            return [
+                exchange_evidence(
+                    entry.pop("exchange"), entry.pop("violations"), gating=gating, **entry
+                )
+            ]
+        except Exception as exc:  # the evidence must never cost the verdict
+            return [{"problem": f"no evidence: {type(exc).__name__}: {exc}"}]
 
     # -- reporting -----------------------------------------------------------------------
     def non_gating_reason(self) -> str | None:
@@ -186,6 +240,7 @@ class Verdict:
             "answer_problem": self.answer_problem,
             "valid_answer_problem": self.valid_answer_problem,
             "failure": self.failure[:4000] if self.failure else None,
+            "evidence": self.evidence(),
         }
 
 

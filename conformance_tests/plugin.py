@@ -209,6 +209,7 @@ def conformance_verdict(
         known_failures=dict(conformance_options.profile.known_failures),
         seed=conformance_options.seed,
         target=conformance_target,
+        keep_evidence=bool(request.config.getoption("conformance_report", None)),
     )
     request.node.stash[_VERDICT_KEY] = verdict
     return verdict
@@ -281,9 +282,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 def _attach(item: pytest.Item, report: pytest.TestReport, record: dict[str, Any]) -> None:
     """The record goes on the report that decides the outcome (call, or a skipped setup),
-    and, as JSON text, on the item, so the teardown report carries it into JUnit XML."""
+    and, as JSON text without its evidence, on the item, so the teardown report carries it
+    into JUnit XML."""
     report.user_properties.append((RECORD_KEY, record))
-    item.user_properties.append((RECORD_KEY, json.dumps(record)))
+    junit = {k: v for k, v in record.items() if k != "evidence"}  # thumbnails: report only
+    item.user_properties.append((RECORD_KEY, json.dumps(junit)))
 
 
 # -- summary -------------------------------------------------------------------------------

@@ -28,9 +28,13 @@ def _clean_env() -> dict[str, str]:
 
 
 def test_suite_passes_against_the_reference_server(pytester):
-    report_path = pytester.path / "report.json"
-    run = run_suite(pytester, "--conformance-report", str(report_path))  # standard level
+    page = pytester.path / "report.html"
+    report_path = page.with_suffix(".json")
+    run = run_suite(pytester, "--conformance-report", str(page))  # standard level, embedded
     assert run.ret == pytest.ExitCode.OK, run.failure_text()
+    # The HTML report shows a thumbnail per image, not the images: it stays small.
+    assert page.stat().st_size < 5_000_000
+    assert page.with_suffix(".json").stat().st_size < 5_000_000
     outcomes = run.outcomes()
     # No failure, no xfail, no skip: the embedded server checks an API key of its own,
     # so the auth tests run too.

@@ -10,7 +10,7 @@ Each judged interaction is a case of the same report model as a run of the suite
 (:mod:`images_conformance.report`), which gives the verdict and the exit status: 0 when
 no MUST rule is broken (SHOULD deviations are reported), 1 when one is (or a SHOULD rule,
 with ``--strict``), 2 when a file cannot be read as a cassette or no interaction with the
-endpoint was found. ``--report FILE.json`` writes that report (and its Markdown beside it).
+endpoint was found. ``--report FILE.json`` writes that report (and its Markdown and HTML page beside it).
 """
 
 from __future__ import annotations
@@ -95,7 +95,8 @@ def _parser() -> argparse.ArgumentParser:
         "--report",
         metavar="FILE.json",
         help="also write the conformance report (the format of images-conformance run "
-        "--conformance-report, docs/gating.md) and a Markdown summary beside it",
+        "--conformance-report, docs/gating.md) with a Markdown summary and an HTML page "
+        "beside it",
     )
     return p
 
@@ -357,11 +358,11 @@ def main(argv: list[str] | None = None) -> int:
     line = _summary(results, args.strict, code)
     if args.report:
         try:
-            json_path, md_path = write_report(report, args.report)
+            json_path, md_path, page = write_report(report, args.report)
         except OSError as exc:
             print(f"{PROG}: cannot write the report to {args.report}: {exc}", file=sys.stderr)
             return 2
-        print(f"report: {json_path} (summary: {md_path})", file=sys.stderr)
+        print(f"report: {json_path} (summary: {md_path}, page: {page})", file=sys.stderr)
     if args.json:
         json.dump(_as_json(results, args.strict, code), sys.stdout, indent=2)
         print(file=sys.stdout)

@@ -82,6 +82,8 @@ class Judgement:
     """Why the answer is not one an images API gives (no answer, HTTP 404/405/501, a body
     that is not JSON where JSON was due), or None. Set, only the rules among
     ``violations`` were judged: the request's and the answer's own rules were not."""
+    fetched: dict[int, FetchedImage] = field(default_factory=dict)
+    """What the GETs of returned urls gave, by item index (for the report's evidence)."""
 
     @property
     def must(self) -> list[Violation]:
@@ -353,7 +355,7 @@ def _judge_parts(
             received_at=received_at,
         )
     )
-    return Judgement(request, faults, "served", violations, notes)
+    return Judgement(request, faults, "served", violations, notes, fetched)
 
 
 def _acceptance(faults: list[Violation], status: int, broken: str | None) -> list[Violation]:

@@ -203,6 +203,10 @@ def build_report(cases: Iterable[Case], *, context: Context) -> dict[str, Any]:
                 "reason": t.reason,
                 "not_judged": t.not_judged,
                 "exercised": sorted(t.applied) if t.applied is not None else None,
+                "rules": list(t.rules),
+                "features": list(t.features),
+                "failure": t.failure[:4000] if t.failure else None,
+                "evidence": t.evidence,
             }
             for t in tests
         ],

@@ -19,7 +19,7 @@ def _count(n: int, outcome: str) -> str:
 def summary_lines(
     report: Mapping[str, Any],
     *,
-    written: tuple[str, str] | None = None,
+    written: tuple[str, ...] | None = None,
     write_error: str | None = None,
 ) -> list[Line]:
     """The lines of the summary, each with its colour."""
@@ -68,7 +68,8 @@ def summary_lines(
             )
         )
     if written:
-        out.append((f"report: {written[0]} (summary: {written[1]})", None))
+        page = f", page: {written[2]}" if len(written) > 2 else ""
+        out.append((f"report: {written[0]} (summary: {written[1]}{page})", None))
     if write_error:
         out.append((write_error, "red"))
     return out
