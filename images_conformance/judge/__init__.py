@@ -9,6 +9,7 @@ from ._judge import (
     Situation,
     fetch_images,
     judge_exchange,
+    judge_request,
     make_violation,
 )
 
@@ -19,6 +20,7 @@ __all__ = [
     "Situation",
     "fetch_images",
     "judge_exchange",
+    "judge_request",
     "make_violation",
     "rules_exercised",
 ]
