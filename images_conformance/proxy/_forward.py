@@ -324,6 +324,7 @@ class Forwarder:
         kept: list[bytes] | None = []
         client_left = False
         ended = False
+        broke: str | None = None
 
         async def watch_client(cancel: anyio.CancelScope) -> None:
             nonlocal client_left
@@ -361,15 +362,15 @@ class Forwarder:
                 ended = True  # past this point, a disconnect is the end of the exchange
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
             except (httpx.HTTPError, OSError) as exc:
-                if client_left:
-                    raise
-                obs.error = f"the upstream's answer broke off ({type(exc).__name__})"
-                obs.response_body = b"".join(kept) if kept is not None else None
-                if kept is None:
-                    obs.skip = obs.error
-                raise UpstreamBroke(obs.error) from None
+                broke = f"the upstream's answer broke off ({type(exc).__name__})"
             finally:
                 tg.cancel_scope.cancel()
+        if broke is not None and not client_left:
+            obs.error = broke
+            obs.response_body = b"".join(kept) if kept is not None else None
+            if kept is None:
+                obs.skip = broke
+            raise UpstreamBroke(broke)  # cuts the client's connection: no clean end
         if client_left:
             obs.error = (
                 "the client disconnected before the answer ended (upstream request cancelled)"
