@@ -171,6 +171,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: {recorder.count} exchange(s) recorded in {recorder.path}", file=sys.stderr)
     for line in proxy.seen.summary_lines():
         print(line, file=sys.stderr)
+    stats = proxy.judge_stats()
+    if stats["judged"]:
+        print(
+            f"  judging: {stats['cpu_ms_per_exchange']} ms CPU per exchange ({stats['judged']} judged)",
+            file=sys.stderr,
+        )
     report = proxy.report(profile_path=args.profile)
     if args.report:
         try:

@@ -51,6 +51,7 @@ def build_proxy_report(
     profile_path: str | None = None,
     secrets: Iterable[str] = (),
     finished: float | None = None,
+    judge: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The report (format_version 1, docs/gating.md) of what the proxy saw."""
     profile: Profile = config.profile
@@ -144,6 +145,7 @@ def build_proxy_report(
             "counts": dict(sorted(c.items())),
             "client_faults": dict(sorted(client.items())),
             "not_judged": snapshot["not_judged"],
+            "judge": dict(judge or {}),
             "evidence": snapshot["evidence"],
         },
     }

@@ -180,8 +180,23 @@ class ValidatingProxy:
     def report(self, profile_path: str | None = None) -> dict[str, Any]:
         """The conformance report of the traffic seen so far."""
         return build_proxy_report(
-            self.seen.snapshot(), self.config, profile_path=profile_path, secrets=self.secrets()
+            self.seen.snapshot(),
+            self.config,
+            profile_path=profile_path,
+            secrets=self.secrets(),
+            judge=self.judge_stats(),
         )
+
+    def judge_stats(self) -> dict[str, Any]:
+        """How much judging cost: exchanges judged, CPU seconds, CPU per exchange."""
+        judged, cpu = self.judge.judged, self.judge.cpu_seconds
+        return {
+            "in": self.config.judge_in,
+            "judged": judged,
+            "cpu_s": round(cpu, 4),
+            "cpu_ms_per_exchange": round(cpu / judged * 1000, 2) if judged else None,
+            "dropped": self.judge.dropped,
+        }
 
     def write_report(self, path: str | Path, profile_path: str | None = None) -> list[Path]:
         return write_proxy_report(self.report(profile_path), path)
