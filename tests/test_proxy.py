@@ -334,3 +334,72 @@ def test_the_api_key_appears_in_no_output_report_or_har(tmp_path):
     entries = json.loads(outputs["har"])["log"]["entries"]
     assert len(entries) == 3
     assert {"name": "authorization", "value": "***"} in entries[0]["request"]["headers"]
+
+
+# -- transparency of any request -------------------------------------------------------------
+async def echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """An upstream that answers with what it received (and a header of its own)."""
+    if scope["type"] != "http":
+        return
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    seen = {
+        "method": scope["method"],
+        "raw_path": scope["raw_path"].decode(),
+        "query": scope["query_string"].decode(),
+        "headers": [[k.decode(), v.decode()] for k, v in scope["headers"]],
+        "body": body.decode("latin-1"),
+    }
+    answer = json.dumps(seen).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 207,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"x-upstream", b"yes"),
+                (b"set-cookie", b"a=1"),
+                (b"set-cookie", b"b=2"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": answer})
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "DELETE", "POST"])
+def test_any_request_reaches_the_upstream_unchanged(method):
+    with upstream(echo) as (server, _), proxy_to(server.base_url) as (proxy, out):
+        got = httpx.request(
+            method,
+            proxy.origin + "/v1/some/odd%2Fpath//x?b=2&a=%20&a=3",
+            content=b"\x00binary body\xff" if method != "GET" else b"",
+            headers=[
+                ("Authorization", f"Bearer {API_KEY}"),
+                ("X-Custom", "one"),
+                ("x-custom", "two"),
+                ("Connection", "keep-alive, X-Hop"),
+                ("X-Hop", "per-connection"),
+            ],
+            timeout=10,
+        )
+        assert proxy.wait_judged()
+    assert got.status_code == 207 and got.headers["x-upstream"] == "yes"
+    assert got.headers.get_list("set-cookie") == ["a=1", "b=2"]
+    seen = got.json()
+    assert seen["method"] == method
+    assert seen["raw_path"] == "/v1/some/odd%2Fpath//x"
+    assert seen["query"] == "b=2&a=%20&a=3"
+    headers = seen["headers"]
+    assert ["authorization", f"Bearer {API_KEY}"] in headers
+    assert [h for h in headers if h[0] == "x-custom"] == [["x-custom", "one"], ["x-custom", "two"]]
+    assert not [h for h in headers if h[0] == "x-hop"], "a header named in Connection is per hop"
+    assert not [h for h in headers if h[0] == "connection" and "X-Hop" in h[1]]
+    assert ["host", server.origin.split("//")[1]] in headers
+    if method != "GET":
+        assert seen["body"] == "\x00binary body\xff"
+    assert out.getvalue() == "", "only the generations endpoint is judged"
+    assert API_KEY not in out.getvalue()

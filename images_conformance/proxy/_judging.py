@@ -19,6 +19,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
@@ -267,12 +268,13 @@ class JudgeWorker:
             self._kill_pool()
             self._pool = self._new_pool()
             return None, f"judging took longer than {JUDGE_TIMEOUT:g} s (the judge was restarted)"
-        except concurrent.futures.process.BrokenProcessPool:
+        except BrokenProcessPool:
             self._kill_pool()
             self._pool = self._new_pool()
             return None, "the judge's worker process died on this exchange (restarted)"
         except Exception as exc:  # a judge defect is reported, never fatal to the proxy
-            return None, f"the judge failed on this exchange ({type(exc).__name__}: {exc})"
+            # the reason names the exception type only: reasons are counted, and must stay few
+            return None, f"the judge failed on this exchange ({type(exc).__name__})"
 
 
 def _timed_judge(*args: Any) -> tuple[Judgement, float]:
