@@ -389,3 +389,34 @@ def test_command_rejects_bad_settings_without_a_traceback(capsys):
     assert main(["proxy"]) == 2
     err = capsys.readouterr().err
     assert "http(s) URL" in err and "credentials" in err and "Traceback" not in err
+
+
+def test_fetch_urls_fetches_at_most_ten_images_per_answer():
+    gets = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        if scope["method"] == "GET":
+            gets.append(scope["path"])
+            await send({"type": "http.response.start", "status": 404, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        host = dict(scope["headers"])[b"host"].decode()
+        data = [{"url": f"http://{host}/img/{i}.png"} for i in range(50)]
+        body = json.dumps({"created": 1, "data": data}).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    with upstream(app) as (server, _), proxy_to(server.base_url, fetch_urls=True) as (proxy, out):
+        got = _post(proxy)
+        assert proxy.wait_judged()
+    assert got.status_code == 200 and len(got.json()["data"]) == 50
+    assert len(gets) == _judging.MAX_FETCHES
+    assert "response.url.fetchable" in out.getvalue()

@@ -29,6 +29,8 @@ from validator import Profile
 from ._config import MB, ProxyConfig
 from ._observed import Observed
 
+MAX_FETCHES = 10
+"""Image URLs fetched per exchange at most (the document's n is at most 10)."""
 JUDGE_TIMEOUT = 120.0
 """Seconds one exchange may take to judge before the worker is restarted."""
 
@@ -103,7 +105,13 @@ def _fetcher(limits: JudgeLimits) -> Callable[[str], Any]:
             timeout=limits.fetch_timeout, follow_redirects=True, trust_env=False
         )
 
+    fetched = 0
+
     def fetch(url: str) -> tuple[int | None, dict[str, str], bytes] | None:
+        nonlocal fetched
+        fetched += 1
+        if fetched > MAX_FETCHES:  # an answer may claim any number of items: n is at most 10
+            return None
         try:
             with client.stream("GET", url) as resp:
                 chunks: list[bytes] = []
