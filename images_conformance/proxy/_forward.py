@@ -25,11 +25,11 @@ from starlette.requests import Request
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from conformance_tests._judge import judge_request
 from validator import Level, Violation
 
 from ._config import MB, ProxyConfig
 from ._observed import Observed, mask_headers, secret_values
+from ._pieces import judge_request
 
 HOP_BY_HOP = frozenset(
     {

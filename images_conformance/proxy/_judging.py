@@ -23,11 +23,11 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
-from conformance_tests._judge import Judgement, judge_exchange
 from validator import Profile
 
 from ._config import MB, ProxyConfig
 from ._observed import Observed
+from ._pieces import Judgement, judge_exchange
 
 MAX_FETCHES = 10
 """Image URLs fetched per exchange at most (the document's n is at most 10)."""

@@ -18,7 +18,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from conformance_tests._report import (
+from validator import Profile
+
+from ._config import ProxyConfig
+from ._pieces import (
     OUTCOMES,
     REPORT_FORMAT_VERSION,
     feature_rows,
@@ -26,9 +29,6 @@ from conformance_tests._report import (
     scrub,
     write_report,
 )
-from validator import Profile
-
-from ._config import ProxyConfig
 
 
 def _version() -> str:

@@ -16,11 +16,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from conformance_tests._judge import Judgement
-from conformance_tests._report import TestResult, rule_applies
 from validator import RULES, Level, Profile, Violation, resolve_model
 
 from ._observed import Observed
+from ._pieces import Judgement, TestResult, rule_applies
 
 MAX_EVIDENCE = 100
 """Exchanges with findings kept as evidence for the report (the first ones)."""
