@@ -279,12 +279,16 @@ def test_a_full_backlog_skips_judging_with_a_reason_and_still_forwards(blocked_j
         upstream(create_app()) as (server, _),
         proxy_to(server.base_url, max_backlog=1) as (proxy, _),
     ):
-        answers = [_post(proxy) for _ in range(3)]  # 1 judging, 1 queued, 1 over the limit
+        answers = []
+        for _ in range(3):  # 1 judging, 1 queued, 1 over the limit
+            answers.append(_post(proxy))
+            # the exchange is handed to the judge once its last byte is out: wait for that
+            assert _wait(lambda: proxy.forwarder.in_flight == 0)
         assert all(a.status_code == 200 for a in answers)
         blocked_judge.set()
         assert proxy.wait_judged()
         snap = proxy.seen.snapshot()
-    assert snap["counts"]["judged"] == 2
+    assert snap["counts"]["judged"] == 2, snap
     assert snap["not_judged"] == {"the judging backlog was full (the judge could not keep up)": 1}
 
 

@@ -136,9 +136,9 @@ class ValidatingProxy:
         return self.judge.close(timeout=max(timeout, 30.0))
 
     def wait_judged(self, timeout: float = 30.0) -> bool:
-        """Wait until every exchange handed to the judge so far is judged."""
+        """Wait until no request is in progress and every exchange is judged."""
         deadline = time.monotonic() + timeout
-        while self.judge.backlog():
+        while self.forwarder.in_flight or self.judge.backlog():
             if time.monotonic() > deadline:
                 return False
             time.sleep(0.01)
