@@ -4,7 +4,9 @@ server directly and through the proxy, side by side in one run.
 Starts the reference server and ``images-conformance proxy`` (judging in its default
 lower-priority worker process) as subprocesses, then runs each scenario from
 ``--concurrency`` concurrent clients, alternating direct and proxied rounds so that both
-see the same machine load. Every request has its own prompt (no cached answers).
+see the same machine load. Each request has its own prompt (the server generates every
+image), except in the "cached answer" scenario, where one prompt is repeated so that the
+server answers from its image cache and the figures show the proxy's own cost.
 
 Prints requests/s, p50/p95 latency and, for the streaming scenario, time to the first
 event, with the ratios the proxy is held to (throughput >= 90% of direct; added p50
@@ -43,6 +45,9 @@ from server_bench import Subprocess, free_port  # noqa: E402
 class Scenario:
     name: str
     body: dict[str, Any]
+    cached: bool = False
+    """One prompt for every request: the server answers from its image cache, so the
+    figures show the proxy's own cost without the generation's."""
 
     @property
     def stream(self) -> bool:
@@ -51,6 +56,11 @@ class Scenario:
 
 SCENARIOS = [
     Scenario("png 1024x1024 n=1", {"model": "gpt-image-1", "size": "1024x1024", "n": 1}),
+    Scenario(
+        "png 1024x1024 n=1, cached answer",
+        {"model": "gpt-image-1", "size": "1024x1024", "n": 1},
+        cached=True,
+    ),
     Scenario(
         "stream png 1024x1024 partial_images=2",
         {"model": "gpt-image-1", "size": "1024x1024", "stream": True, "partial_images": 2},
@@ -93,13 +103,15 @@ async def run_round(
     out = Sample()
     async with httpx.AsyncClient(base_url=base_url, timeout=120, limits=limits) as client:
         url = "/images/generations"
-        await client.post(url, json={**sc.body, "stream": False, "prompt": f"warm-up {tag}"})
+        warm = "bench: one prompt" if sc.cached else f"warm-up {tag}"
+        await client.post(url, json={**sc.body, "stream": False, "prompt": warm})
         queue: asyncio.Queue[int] = asyncio.Queue()
         for i in range(requests):
             queue.put_nowait(i)
 
         async def one(i: int) -> None:
-            body = {**sc.body, "prompt": f"bench {tag} #{i}"}
+            prompt = "bench: one prompt" if sc.cached else f"bench {tag} #{i}"
+            body = {**sc.body, "prompt": prompt}
             t0 = time.perf_counter()
             ok = False
             try:

@@ -171,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: {recorder.count} exchange(s) recorded in {recorder.path}", file=sys.stderr)
     for line in proxy.seen.summary_lines():
         print(line, file=sys.stderr)
+    if proxy.abandoned:
+        print(f"  interrupted: {proxy.abandoned} queued exchange(s) left unjudged", file=sys.stderr)
     stats = proxy.judge_stats()
     if stats["judged"]:
         print(

@@ -113,7 +113,6 @@ class Forwarder:
         self.on_exchange = on_exchange
         self.client: httpx.AsyncClient | None = None
         self.upstream = httpx.URL(config.upstream_origin)
-        self.upstream_host = self.upstream.netloc.decode("ascii")
         self.secrets: dict[str, None] = {}
         """Secret header values seen (insertion-ordered, bounded), to scrub output with."""
         self.requests = 0

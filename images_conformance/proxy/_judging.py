@@ -167,6 +167,7 @@ class JudgeWorker:
         self._pending_bytes = 0
         self._busy = False
         self._closing = False
+        self._abandoned = False
         self.dropped = 0
         """Exchanges not even listed (the backlog of skipped ones was full too)."""
         self.cpu_seconds = 0.0
@@ -227,6 +228,17 @@ class JudgeWorker:
                 self._kill_pool()
         return done
 
+    def abandon(self) -> int:
+        """Stop judging now; return how many queued exchanges were left unjudged."""
+        with self._cond:
+            left = len(self._queue)
+            self._queue.clear()
+            self._closing = True
+            self._abandoned = True
+            self._cond.notify_all()
+        self._kill_pool()
+        return left
+
     def _kill_pool(self) -> None:
         pool, self._pool = self._pool, None
         if pool is None:
@@ -260,6 +272,8 @@ class JudgeWorker:
 
     def _judge(self, obs: Observed) -> tuple[Judgement | None, str | None]:
         args = (obs.request_body, obs.status, obs.response_headers, obs.response_body or b"")
+        if self._abandoned:
+            return None, "judging was interrupted"
         try:
             if self._pool is None:
                 start = time.thread_time()
@@ -274,11 +288,13 @@ class JudgeWorker:
             return None, str(exc)
         except concurrent.futures.TimeoutError:
             self._kill_pool()
-            self._pool = self._new_pool()
+            if not self._abandoned:
+                self._pool = self._new_pool()
             return None, f"judging took longer than {JUDGE_TIMEOUT:g} s (the judge was restarted)"
         except BrokenProcessPool:
             self._kill_pool()
-            self._pool = self._new_pool()
+            if not self._abandoned:
+                self._pool = self._new_pool()
             return None, "the judge's worker process died on this exchange (restarted)"
         except Exception as exc:  # a judge defect is reported, never fatal to the proxy
             # the reason names the exception type only: reasons are counted, and must stay few

@@ -62,6 +62,8 @@ class ValidatingProxy:
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
         self.signalled: int | None = None
+        self.abandoned = 0
+        """Exchanges left unjudged because a second Ctrl-C cut the final judging short."""
 
     # -- the exchanges -------------------------------------------------------------------
     def _on_exchange(self, obs: Observed) -> None:
@@ -167,7 +169,12 @@ class ValidatingProxy:
                 self._server.run(sockets=[sock])
             finally:
                 sock.close()
-            self.judge.close(timeout=60.0)
+            # judging what is queued may take a while: a second Ctrl-C abandons it
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            try:
+                self.judge.close(timeout=60.0)
+            except KeyboardInterrupt:
+                self.abandoned = self.judge.abandon()
         finally:
             for s, handler in previous.items():
                 signal.signal(s, handler)
