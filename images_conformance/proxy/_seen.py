@@ -200,7 +200,7 @@ class Seen:
             group.should_only = True
             self.counts["server_should_only"] += 1
         for v in judgement.request_faults:
-            _note(self.client_faults, v, v.level is Level.MUST)
+            _note(self.client_faults, v, v.level is Level.MUST or self.profile.strict)
         if judgement.request_faults:
             self.counts["client_faults"] += 1
         if not judgement.violations and not judgement.request_faults:
