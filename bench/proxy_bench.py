@@ -5,7 +5,7 @@ Starts the reference server and ``images-conformance proxy`` (judging in its def
 lower-priority worker process) as subprocesses, then runs each scenario from
 ``--concurrency`` concurrent clients, alternating direct and proxied rounds so that both
 see the same machine load. Each request has its own prompt (the server generates every
-image), except in the "cached answer" scenario, where one prompt is repeated so that the
+image), except in the "cached answer" scenarios, where one prompt is repeated so that the
 server answers from its image cache and the figures show the proxy's own cost.
 
 Prints requests/s, p50/p95 latency and, for the streaming scenario, time to the first
@@ -64,6 +64,11 @@ SCENARIOS = [
     Scenario(
         "stream png 1024x1024 partial_images=2",
         {"model": "gpt-image-1", "size": "1024x1024", "stream": True, "partial_images": 2},
+    ),
+    Scenario(
+        "stream, cached answer",
+        {"model": "gpt-image-1", "size": "1024x1024", "stream": True, "partial_images": 2},
+        cached=True,
     ),
 ]
 
