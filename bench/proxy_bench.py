@@ -179,7 +179,7 @@ class Proxy:
             **os.environ,
             "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
         }
-        code = "import sys; from conformance_tests._cli import main; sys.exit(main())"
+        code = "import sys; from images_conformance.cli.main import main; sys.exit(main())"
         self.proc = subprocess.Popen(
             [
                 sys.executable,

@@ -342,7 +342,7 @@ def test_command_runs_until_sigterm_then_summarises_reports_and_sets_the_exit_st
             [
                 sys.executable,
                 "-c",
-                "import sys; from conformance_tests._cli import main; sys.exit(main())",
+                "import sys; from images_conformance.cli.main import main; sys.exit(main())",
                 "proxy",
                 "--upstream",
                 server.base_url,
@@ -385,7 +385,7 @@ def test_command_runs_until_sigterm_then_summarises_reports_and_sets_the_exit_st
 
 
 def test_command_rejects_bad_settings_without_a_traceback(capsys):
-    from conformance_tests._cli import main
+    from images_conformance.cli.main import main
 
     assert main(["proxy", "--upstream", "ftp://nowhere"]) == 2
     assert main(["proxy", "--upstream", "http://u:p@host/v1"]) == 2

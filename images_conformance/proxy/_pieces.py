@@ -1,32 +1,26 @@
-"""The one place the proxy takes the shared pieces from: the judge and the report.
+"""The one place the proxy takes the shared pieces from: the judge and the report model.
 
 The proxy writes no rule, no judging and no report logic of its own: it calls these.
-(When the judge and the report model move under ``images_conformance``, only the imports
-below change.)
 """
 
-from conformance_tests._judge import Judgement, judge_exchange, judge_request
-from conformance_tests._report import (
-    OUTCOMES,
-    REPORT_FORMAT_VERSION,
-    TestResult,
-    feature_rows,
-    rule_applies,
-    rule_entries,
+from images_conformance.judge import Judgement, judge_exchange, judge_request
+from images_conformance.report import (
+    Case,
+    Context,
+    build_report,
+    case_from_judgement,
     scrub,
     write_report,
 )
 
 __all__ = [
-    "OUTCOMES",
-    "REPORT_FORMAT_VERSION",
+    "Case",
+    "Context",
     "Judgement",
-    "TestResult",
-    "feature_rows",
+    "build_report",
+    "case_from_judgement",
     "judge_exchange",
     "judge_request",
-    "rule_applies",
-    "rule_entries",
     "scrub",
     "write_report",
 ]

@@ -3,93 +3,56 @@ report is built from, all in bounded memory however long the proxy runs.
 
 Each judgement is split by side: ``request_faults`` are the application's (the client
 sent an invalid request), ``violations`` are the upstream's (it answered against the
-rules, or accepted what it had to refuse). Exchanges are folded into one case per
-(outcome, model family); the report counts rules from those cases.
+rules, or accepted what it had to refuse). Each judged exchange becomes a case of the report
+model (``case_from_judgement``), folded into one case per (outcome, model family) so that
+memory stays bounded; the report counts rules from those cases.
 """
 
 from __future__ import annotations
 
 import collections
 import contextlib
+import copy
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from validator import RULES, Level, Profile, Violation, resolve_model
+from validator import Level, Profile, Violation, resolve_model
 
 from ._observed import Observed
-from ._pieces import Judgement, TestResult, rule_applies
+from ._pieces import Case, Judgement, case_from_judgement
 
 MAX_EVIDENCE = 100
 """Exchanges with findings kept as evidence for the report (the first ones)."""
 _TEXT = 2000
-_POSITIVE = {"served": ("response", "image"), "streamed": ("stream", "image")}
-_HTTP_ALWAYS = ("http.no_server_error", "http.json_content_type")
+_STATUS_RANK = {"failed": 3, "xfail": 2, "passed": 1, "skipped": 0}
 
 
-def exercised(judgement: Judgement, status: int | None, family: str | None) -> dict[str, int]:
-    """The rules one judged exchange gave something to check, with how many times
-    (positive rules: only where they apply to the request).
-
-    An adapter until the judge's Judgement carries the rules it exercised itself.
-    """
-    out: dict[str, int] = {}
-    if status is None:
-        return out
-    for rule_id in _HTTP_ALWAYS:
-        out[rule_id] = 1
-    if not judgement.request_faults and judgement.outcome != "not-served":
-        out["http.valid_request_accepted"] = 1
-    request = judgement.request if isinstance(judgement.request, dict) else {}
-    kinds = _POSITIVE.get(judgement.outcome, ())
-    if kinds:
-        for rule in RULES.values():
-            if rule.kind in kinds and rule_applies(rule.id, request, family):
-                out[rule.id] = 1
-    if judgement.outcome in ("refused", "accepted-invalid"):
-        for fault in judgement.request_faults:
-            out[fault.rule] = 1
-    if judgement.outcome in ("refused", "not-served") and status >= 400:
-        for rule in RULES.values():
-            if rule.kind == "error":
-                out[rule.id] = 1
-    for v in judgement.violations:
-        out.setdefault(v.rule, 1)
-    return out
-
-
-@dataclass
-class Group:
-    """The exchanges of one (outcome, model family), folded into one report case."""
-
-    name: str
-    rules: collections.Counter[str] = field(default_factory=collections.Counter)
-    findings: dict[str, dict[str, Any]] = field(default_factory=dict)
-    cases: int = 0
-    generations: int = 0
-    failed: bool = False
-    should_only: bool = False
-
-    def as_test_result(self) -> TestResult:
-        status = "failed" if self.failed else ("xfail" if self.should_only else "passed")
-        failure = None
-        if self.failed:
-            failure = next(
-                (f["first"] for f in self.findings.values() if f["gating"]), "a MUST rule broke"
-            )
-        return TestResult(
-            nodeid=self.name,
-            rules=tuple(sorted(self.rules)),
-            status=status,
-            cases=self.cases,
-            requests=self.cases,
-            generations=self.generations,
-            findings={k: dict(v) for k, v in self.findings.items()},
-            failure=failure,
-            applied=dict(self.rules),
-            attempted=tuple(sorted(self.rules)),
-        )
+def fold(into: Case, case: Case) -> None:
+    """Add one exchange's case to the case that stands for its group: rules and findings
+    united, counts summed, the worse status kept."""
+    into.rules = tuple(dict.fromkeys((*into.rules, *case.rules)))
+    for rule, finding in case.findings.items():
+        entry = into.findings.get(rule)
+        if entry is None:
+            into.findings[rule] = dict(finding)
+        else:
+            entry["count"] += finding["count"]
+            entry["gating"] = entry["gating"] or finding["gating"]
+    applied = dict(into.applied or {})
+    for rule, n in (case.applied or {}).items():
+        applied[rule] = applied.get(rule, 0) + n
+    into.applied = applied
+    into.attempted = tuple(dict.fromkeys((*(into.attempted or ()), *(case.attempted or ()))))
+    into.cases += case.cases
+    into.requests += case.requests
+    into.generations += case.generations
+    if into.cases == case.cases or _STATUS_RANK.get(case.status, 0) > _STATUS_RANK.get(
+        into.status, 0
+    ):
+        into.status, into.reason = case.status, case.reason
+    if into.failure is None and case.failure is not None:
+        into.failure = case.failure
 
 
 def _note(table: dict[str, dict[str, Any]], v: Violation, gating: bool) -> None:
@@ -119,16 +82,11 @@ class Seen:
         self.out = out
         self.started = time.time()
         self._lock = threading.Lock()
-        self.groups: dict[str, Group] = {}
+        self.groups: dict[str, Case] = {}
         self.client_faults: dict[str, dict[str, Any]] = {}
         self.not_judged: collections.Counter[str] = collections.Counter()
         self.counts: collections.Counter[str] = collections.Counter()
         self.evidence: list[dict[str, Any]] = []
-
-    def gates(self, v: Violation) -> bool:
-        return (v.level is Level.MUST or self.profile.strict) and (
-            v.rule not in self.profile.known_failures
-        )
 
     # -- recording -----------------------------------------------------------------------
     def forwarded(self, obs: Observed) -> None:
@@ -181,23 +139,19 @@ class Seen:
             except Exception:
                 family = None
         name = f"proxy: {judgement.outcome} {family or 'unknown model'}"
+        case = case_from_judgement(
+            name, judgement, profile=self.profile, strict=self.profile.strict
+        )
+        if judgement.outcome in ("served", "streamed"):
+            case.generations = _requested_images(request)
         group = self.groups.get(name)
         if group is None:
-            group = self.groups[name] = Group(name)
-        group.cases += 1
-        if judgement.outcome in ("served", "streamed"):
-            group.generations += _requested_images(request)
-        group.rules.update(exercised(judgement, obs.status, family))
-        server_must = False
-        for v in judgement.violations:
-            gating = self.gates(v)
-            _note(group.findings, v, gating)
-            server_must = server_must or gating
+            group = self.groups[name] = Case(name, status="passed", applied={})
+        fold(group, case)
+        server_must = any(f["gating"] for f in case.findings.values())
         if server_must:
-            group.failed = True
             self.counts["server_failures"] += 1
         elif judgement.violations:
-            group.should_only = True
             self.counts["server_should_only"] += 1
         for v in judgement.request_faults:
             _note(self.client_faults, v, v.level is Level.MUST or self.profile.strict)
@@ -270,13 +224,13 @@ class Seen:
 
     # -- reading -------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
-        """Totals, client faults, reasons for not judging, and the cases (as TestResults)."""
+        """Totals, client faults, reasons for not judging, and the cases (copies)."""
         with self._lock:
             return {
                 "counts": dict(self.counts),
                 "client_faults": {k: dict(v) for k, v in self.client_faults.items()},
                 "not_judged": dict(self.not_judged),
-                "tests": [g.as_test_result() for g in self.groups.values()],
+                "tests": [copy.deepcopy(g) for g in self.groups.values()],
                 "evidence": list(self.evidence),
                 "started": self.started,
             }
