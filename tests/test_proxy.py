@@ -175,6 +175,18 @@ BROKEN: dict[str, tuple[Any, set[str], set[str]]] = {
         set(),
     ),
     "html-page": (_dalle2(), {"response.body.object"}, set()),
+    "status-as-error-code": (
+        _dalle2(n=20),
+        {"error.code_identifier", "error.type_invalid_request"},
+        {"request.n.range"},
+    ),
+    "gateway-nulls": (_gpt(), {"response.data.no_null_fields", "response.no_null_fields"}, set()),
+    "created-zero": (_gpt(), {"response.created.time_of_creation"}, set()),
+    "usage-on-dall-e": (
+        _dalle2(response_format="b64_json"),
+        {"response.usage.gpt_image_only"},
+        set(),
+    ),
     "extra-partial-images": (_gpt(**STREAM), {"stream.partial.count_max"}, set()),
 }
 JUDGED_VARIANTS = [v for v in VARIANTS if v.name in BROKEN]
