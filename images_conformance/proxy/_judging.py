@@ -133,6 +133,7 @@ def judge_one(
     status: int | None,
     headers: list[tuple[str, str]],
     body: bytes,
+    received_at: tuple[float, float] | None = None,
     profile: Profile | None = None,
     limits: JudgeLimits | None = None,
 ) -> Judgement:
@@ -148,6 +149,7 @@ def judge_one(
         body,
         profile=profile,
         fetch=_fetcher(limits) if limits.fetch_urls else None,
+        received_at=received_at,
         lenient_auth=True,  # a wrong key is the application's business, not the server's
     )
 
@@ -271,7 +273,14 @@ class JudgeWorker:
                     self._busy = False
 
     def _judge(self, obs: Observed) -> tuple[Judgement | None, str | None]:
-        args = (obs.request_body, obs.status, obs.response_headers, obs.response_body or b"")
+        received = (obs.started, obs.started + obs.duration_ms / 1000)
+        args = (
+            obs.request_body,
+            obs.status,
+            obs.response_headers,
+            obs.response_body or b"",
+            received,
+        )
         if self._abandoned:
             return None, "judging was interrupted"
         try:
