@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sys
 
-USAGE = """usage: images-conformance {serve,run,baseline,validate-cassette} [options]
+USAGE = """usage: images-conformance {serve,run,baseline,validate-cassette,proxy} [options]
 
   serve              run the reference server (images-conformance serve --help)
   run                run the conformance suite (images-conformance run --help)
   baseline           write a known-failure baseline from a report (images-conformance baseline --help)
   validate-cassette  judge recorded traffic in vcrpy cassettes (images-conformance validate-cassette --help)
+  proxy              judge live traffic between an application and a server (images-conformance proxy --help)
 """
 
 
@@ -36,6 +37,10 @@ def main(argv: list[str] | None = None) -> int:
         from .validate_cassette import main as cassette_main
 
         return cassette_main(rest)
+    if command == "proxy":
+        from images_conformance.proxy._cli import main as proxy_main
+
+        return proxy_main(rest)
     print(f"images-conformance: unknown command {command!r}", file=sys.stderr)
     return 2
 

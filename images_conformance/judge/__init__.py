@@ -11,6 +11,7 @@ from ._judge import (
     answer_problem,
     fetch_images,
     judge_exchange,
+    judge_request,
     make_violation,
 )
 
@@ -23,6 +24,7 @@ __all__ = [
     "answer_problem",
     "fetch_images",
     "judge_exchange",
+    "judge_request",
     "make_violation",
     "rules_exercised",
 ]

@@ -146,6 +146,19 @@ def fetch_images(response: Any, fetch: Fetch | None, notes: list[str]) -> dict[i
     return fetched
 
 
+def judge_request(
+    request_body: bytes | None, *, profile: Profile | None = None
+) -> tuple[Any, list[Violation]]:
+    """The request of an exchange, parsed (its raw text when it is not JSON), and the rules
+    it breaks (``request.body.object`` when it is not JSON)."""
+    raw = request_body or b""
+    request, problem = _parse_json(raw)
+    if problem is not None:
+        text = raw.decode("utf-8", errors="replace")
+        return text, [make_violation("request.body.object", f"the request {problem}")]
+    return request, validate_request(request, profile=profile)
+
+
 NOT_THERE_STATUSES = frozenset({404, 405, 501})
 """Answers to a POST of the endpoint that say it is not there (or not implemented)."""
 
@@ -270,13 +283,7 @@ def _judge_parts(
     truncated: bool,
     received_at: tuple[float, float] | None,
 ) -> Judgement:
-    raw = request_body or b""
-    request, problem = _parse_json(raw)
-    if problem is not None:
-        request = raw.decode("utf-8", errors="replace")
-        faults = [make_violation("request.body.object", f"the request {problem}")]
-    else:
-        faults = validate_request(request, profile=profile)
+    request, faults = judge_request(request_body, profile=profile)
     if status is None:
         return Judgement(request, faults, "no-answer", notes=["no answer was recorded"])
     if situation in REFUSALS:

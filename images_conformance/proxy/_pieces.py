@@ -1,0 +1,26 @@
+"""The one place the proxy takes the shared pieces from: the judge and the report model.
+
+The proxy writes no rule, no judging and no report logic of its own: it calls these.
+"""
+
+from images_conformance.judge import Judgement, judge_exchange, judge_request
+from images_conformance.report import (
+    Case,
+    Context,
+    build_report,
+    case_from_judgement,
+    scrub,
+    write_report,
+)
+
+__all__ = [
+    "Case",
+    "Context",
+    "Judgement",
+    "build_report",
+    "case_from_judgement",
+    "judge_exchange",
+    "judge_request",
+    "scrub",
+    "write_report",
+]
