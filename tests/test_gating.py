@@ -66,7 +66,9 @@ def run_cli(
 
 
 def run_suite(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return run_cli("run", "--level", "standard", "--timeout", "10", "-q", *args, cwd=cwd)
+    return run_cli(
+        "run", "--level", "standard", "--timeout", "10", "-q", *args, cwd=cwd, timeout=180
+    )
 
 
 def output(proc: subprocess.CompletedProcess[str]) -> str:
