@@ -66,9 +66,7 @@ def run_cli(
 
 
 def run_suite(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return run_cli(
-        "run", "--level", "standard", "--timeout", "10", "-q", *args, cwd=cwd, timeout=180
-    )
+    return run_cli("run", "--level", "standard", "--timeout", "10", "-q", *args, cwd=cwd)
 
 
 def output(proc: subprocess.CompletedProcess[str]) -> str:
