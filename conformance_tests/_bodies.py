@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,26 @@ def fit_to_features(body: dict[str, Any], profile: Profile) -> dict[str, Any]:
             body.pop("output_format")
             body.pop("output_compression", None)
     return body
+
+
+def features_used(body: Mapping[str, Any], family: str | None) -> frozenset[str]:
+    """The optional profile features a valid ``body`` (of ``family``) makes the target use:
+    url or base64 answers of the dall-e models, streaming, transparency, jpeg/webp output.
+    The same features :func:`fit_to_features` keeps a body within."""
+    out: set[str] = set()
+    if body.get("stream") is True:
+        out.add("streaming")
+    elif family in ("dall-e-2", "dall-e-3"):
+        wants_url = body.get("response_format") in (None, "url")
+        out.add("url_responses" if wants_url else "b64_json_responses")
+    elif family == "gpt-image":
+        out.add("b64_json_responses")
+    if family == "gpt-image" or family is None:
+        if body.get("background") == "transparent":
+            out.add("transparency")
+        if body.get("output_format") in ("jpeg", "webp"):
+            out.add("output_formats")
+    return frozenset(out)
 
 
 @dataclass(frozen=True)

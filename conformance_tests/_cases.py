@@ -51,3 +51,10 @@ def run_cases(
         check(value)
 
     case()
+
+
+def draw_examples(strategy: st.SearchStrategy[T], examples: int, seed_value: int) -> list[T]:
+    """The values :func:`run_cases` would hand its check, with the same seed and count."""
+    drawn: list[T] = []
+    run_cases(strategy, drawn.append, examples=examples, seed_value=seed_value)
+    return drawn

@@ -296,6 +296,7 @@ class _Gate:
             stop_message=self.exit_message,
             internal_error=self.internal_error,
             max_generations=self.max_generations,
+            planned_generations=_planned(opts),
             baseline=self.baseline_file,
             baseline_path=self.baseline_path,
             secrets=secrets_of(base_url, api_key),
@@ -325,6 +326,17 @@ class _FindingFirst:
         if self.gate.summary is not None:
             write_finding(terminalreporter, self.gate.summary)
         return (yield)
+
+
+def _planned(opts: Any) -> int | None:
+    """Billable generations the level's plan expects (None: the level is not planned)."""
+    from ._plan import plan_of
+
+    try:
+        plan = plan_of(opts)
+    except Exception:  # no plan can be made (bad settings): say nothing
+        return None
+    return plan.generations if plan is not None else None
 
 
 # -- in the process that runs the tests ----------------------------------------------------
@@ -393,6 +405,7 @@ class _Watch:
             info: dict[str, Any] = {"rules": rules, "features": _marker_args(item, "feature")}
             if report.when == "call" and self._profile is not None:
                 info["applied"], info["attempted"] = applicability(self._sent, rules, self._profile)
+                info["rule_cases"] = rule_cases(self._sent, self._profile)
             report.user_properties.append((GATE_KEY, info))
         return report
 
@@ -448,6 +461,27 @@ def _api_status(exchange: Any, body: Any) -> int | None:
     return status if problem is None or getattr(exchange, "truncated", False) else None
 
 
+def rule_cases(sent: list[tuple[Any, bool, int | None]], profile: Any) -> list[list[Any]]:
+    """The (rule, family, feature) cases a test's answered requests exercised (served, or
+    refused), from its generation requests (see conformance_tests/_plan.py)."""
+    from ._plan import exchange_cases
+
+    found: set[Any] = set()
+    for body, may_generate, status in sent:
+        if status is None or (status != 200 if may_generate else status < 400):
+            continue
+        if isinstance(body, (bytes, bytearray)):
+            try:
+                body = json.loads(body)
+            except ValueError:
+                continue
+        try:
+            found |= exchange_cases(body, profile, served=may_generate)
+        except Exception:  # a body the planner cannot read: no case
+            continue
+    return [c.as_list() for c in sorted(found, key=str)]
+
+
 def update_case(case: Case, report: pytest.TestReport, info: dict[str, Any], record: Any) -> None:
     """Fold one phase's report (setup, call, teardown) of a test into its case."""
     if report.when == "setup":
@@ -470,6 +504,7 @@ def _update_from_call(
     if "applied" in info:
         case.applied = {str(k): int(v) for k, v in dict(info["applied"]).items()}
         case.attempted = tuple(info.get("attempted") or ())
+        case.rule_cases = [tuple(c) for c in info.get("rule_cases") or ()]
     if isinstance(record, dict) and "cases" in record:
         case.cases = int(record.get("cases") or 0)
         case.requests = int(record.get("requests") or 0)

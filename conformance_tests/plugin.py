@@ -12,8 +12,10 @@ Fixtures (session scope unless noted):
   no base URL is given; stops the run with exit code 3 when the target cannot be reached.
 - ``conformance_verdict`` (function): the :class:`Verdict` collecting the test's findings.
 
-Markers: ``rules(*rule_ids)`` (the rules a test exercises) and ``feature(*names)`` (the
-profile features it needs; undeclared ones skip the test with a reason naming them).
+Markers: ``rules(*rule_ids)`` (the rules a test exercises), ``feature(*names)`` (the
+profile features it needs; undeclared ones skip the test with a reason naming them),
+``planned`` / ``unplanned`` (a test that runs only at a planned level, such as quick, or
+only at the others; the rest is deselected).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from images_conformance.exchanges._client import GenerationCapReached, Target
 from validator import FEATURES
 
 from ._options import SEED_WORKERINPUT, SuiteOptions, add_options, get_options
+from ._plan import plan_of
 from ._verdict import RECORD_KEY, ConformanceFailure, SuiteError, Verdict
 
 SUITE_PACKAGE = "conformance_tests"
@@ -88,6 +91,12 @@ def pytest_configure(config: pytest.Config) -> None:
         "feature(*names): images-conformance profile features a test needs "
         "(skipped when the profile does not declare them)",
     )
+    config.addinivalue_line(
+        "markers", "planned: an images-conformance test that runs only at planned levels (quick)"
+    )
+    config.addinivalue_line(
+        "markers", "unplanned: an images-conformance test that runs only at unplanned levels"
+    )
     config.pluginmanager.register(_Summary(config), "images_conformance_summary")
 
 
@@ -132,6 +141,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if not suite_items:
         return
     opts = get_options(config)
+    other_level = "unplanned" if opts.level.planned else "planned"
+    dropped = [item for item in suite_items if item.get_closest_marker(other_level)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item not in dropped]
+        suite_items = [item for item in suite_items if item not in dropped]
     for item in suite_items:
         for feature in features_of(item):
             if feature not in FEATURES:
@@ -149,7 +164,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if any(is_suite_item(item) for item in session.items):
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
-            reporter.write_line(get_options(session.config).describe())
+            opts = get_options(session.config)
+            reporter.write_line(opts.describe())
+            plan = plan_of(opts)
+            if plan is not None:
+                reporter.write_line(plan.describe())
 
 
 # -- fixtures ------------------------------------------------------------------------------
@@ -312,7 +331,9 @@ class _Summary:
         t = self.totals
         terminalreporter.write_sep("-", "images-conformance")
         terminalreporter.write_line(get_options(self.config).describe())
+        plan = plan_of(get_options(self.config))
+        planned = f" (planned {plan.generations})" if plan is not None else ""
         terminalreporter.write_line(
             f"{t['tests']} conformance tests judged {t['cases']} exchanges: "
-            f"{t['requests']} requests, {t['generations']} billable generations"
+            f"{t['requests']} requests, {t['generations']} billable generations{planned}"
         )

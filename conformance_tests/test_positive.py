@@ -9,12 +9,15 @@ from __future__ import annotations
 from functools import partial
 
 import pytest
+from hypothesis import strategies as st
 
-from validator import FAMILIES, RULES
+from validator import FAMILIES, RULES, Family, Profile
 
-from ._bodies import PROMPT, Case, fit_to_features
+from ._bodies import PROMPT, Case, features_used, fit_to_features
 from ._cases import run_cases
 from ._checks import NO_SERVER_ERROR, URL_FETCHABLE, VALID_REQUEST_ACCEPTED, expect_served
+from ._options import Level, get_options
+from ._plan import PlannedRequest, plan_of
 from .strategies import valid_requests
 
 HTTP_RULES = (NO_SERVER_ERROR, VALID_REQUEST_ACCEPTED, URL_FETCHABLE)
@@ -23,6 +26,14 @@ RESPONSE_RULES = tuple(
 )
 
 
+def generated_requests(family: Family, profile: Profile, level: Level) -> st.SearchStrategy:
+    """The valid bodies test_valid_requests_are_served draws for ``family`` at ``level``."""
+    return valid_requests(family, profile=profile, cheap=level.cheap).map(
+        partial(fit_to_features, profile=profile)
+    )
+
+
+@pytest.mark.unplanned
 @pytest.mark.rules(*RESPONSE_RULES, *HTTP_RULES)
 @pytest.mark.parametrize(
     "family", [pytest.param(f, id=f, marks=pytest.mark.feature(f)) for f in FAMILIES]
@@ -35,11 +46,8 @@ def test_valid_requests_are_served(
     profile = opts.profile
     if not profile.models_of(family):
         pytest.skip(f"profile {profile.name!r} serves no model of the {family} family")
-    strategy = valid_requests(family, profile=profile, cheap=opts.level.cheap).map(
-        partial(fit_to_features, profile=profile)
-    )
     run_cases(
-        strategy,
+        generated_requests(family, profile, opts.level),
         lambda body: expect_served(conformance_target, conformance_verdict, body),
         examples=opts.level.positive,
         seed_value=opts.seed,
@@ -174,6 +182,7 @@ CASES = [
 ]
 
 
+@pytest.mark.unplanned
 @pytest.mark.rules(*HTTP_RULES)
 @pytest.mark.parametrize(
     "case",
@@ -190,3 +199,28 @@ def test_fixed_valid_request(case, conformance_options, conformance_target, conf
     if body is None:
         pytest.skip(f"profile {conformance_options.profile.name!r} serves no model for {case.id}")
     expect_served(conformance_target, conformance_verdict, body, what=f"fixed case {case.id}")
+
+
+def planned_params(requests: list[PlannedRequest]) -> list:
+    """pytest params for planned served requests: the rules and features each exercises."""
+    params = []
+    for r in requests:
+        features = sorted(features_used(r.body, r.family) | ({r.family} if r.family else set()))
+        marks = [pytest.mark.rules(*r.rules), pytest.mark.feature(*features)]
+        params.append(pytest.param(r, id=r.id, marks=marks))
+    return params
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.definition.name == "test_planned_request":
+        plan = plan_of(get_options(metafunc.config))
+        metafunc.parametrize("planned", planned_params(plan.chosen(stream=False) if plan else []))
+
+
+@pytest.mark.planned
+@pytest.mark.rules(*HTTP_RULES)
+def test_planned_request(planned, conformance_target, conformance_verdict):
+    """A request of the quick plan (conformance_tests/_plan.py): served, answer judged in full."""
+    expect_served(
+        conformance_target, conformance_verdict, planned.body, what=f"planned request {planned.id}"
+    )

@@ -8,13 +8,17 @@ from __future__ import annotations
 from functools import partial
 
 import pytest
+from hypothesis import strategies as st
 
-from validator import RULES
+from validator import RULES, Profile
 
 from ._bodies import PROMPT, Case, fit_to_features
 from ._cases import run_cases
 from ._checks import NO_SERVER_ERROR, VALID_REQUEST_ACCEPTED, expect_served
+from ._options import Level, get_options
+from ._plan import plan_of
 from .strategies import valid_requests
+from .test_positive import planned_params
 
 STREAM_RULES = tuple(r.id for r in RULES.values() if r.kind in ("stream", "image"))
 HTTP_RULES = (NO_SERVER_ERROR, VALID_REQUEST_ACCEPTED)
@@ -22,15 +26,20 @@ HTTP_RULES = (NO_SERVER_ERROR, VALID_REQUEST_ACCEPTED)
 pytestmark = [pytest.mark.feature("streaming", "gpt-image")]
 
 
+def generated_stream_requests(profile: Profile, level: Level) -> st.SearchStrategy:
+    """The stream bodies test_streamed_requests draws at ``level``."""
+    return valid_requests("gpt-image", profile=profile, cheap=level.cheap, stream=True).map(
+        partial(fit_to_features, profile=profile)
+    )
+
+
+@pytest.mark.unplanned
 @pytest.mark.rules(*STREAM_RULES, *HTTP_RULES)
 def test_streamed_requests(conformance_options, conformance_target, conformance_verdict):
     """Hypothesis-generated valid stream requests; each event stream judged in full."""
     opts = conformance_options
-    strategy = valid_requests(
-        "gpt-image", profile=opts.profile, cheap=opts.level.cheap, stream=True
-    ).map(partial(fit_to_features, profile=opts.profile))
     run_cases(
-        strategy,
+        generated_stream_requests(opts.profile, opts.level),
         lambda body: expect_served(conformance_target, conformance_verdict, body),
         examples=opts.level.streaming,
         seed_value=opts.seed,
@@ -76,6 +85,7 @@ CASES = [
 ]
 
 
+@pytest.mark.unplanned
 @pytest.mark.rules(*HTTP_RULES)
 @pytest.mark.parametrize(
     "case", [pytest.param(c, id=c.id, marks=pytest.mark.rules(*c.rules)) for c in CASES]
@@ -87,4 +97,22 @@ def test_fixed_stream_request(case, conformance_options, conformance_target, con
         pytest.skip(f"profile {conformance_options.profile.name!r} serves no GPT image model")
     expect_served(
         conformance_target, conformance_verdict, body, what=f"fixed stream case {case.id}"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.definition.name == "test_planned_stream_request":
+        plan = plan_of(get_options(metafunc.config))
+        metafunc.parametrize("planned", planned_params(plan.chosen(stream=True) if plan else []))
+
+
+@pytest.mark.planned
+@pytest.mark.rules(*HTTP_RULES)
+def test_planned_stream_request(planned, conformance_target, conformance_verdict):
+    """A stream request of the quick plan (conformance_tests/_plan.py): each event judged."""
+    expect_served(
+        conformance_target,
+        conformance_verdict,
+        planned.body,
+        what=f"planned stream request {planned.id}",
     )

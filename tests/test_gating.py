@@ -32,8 +32,9 @@ from images_conformance.report.baseline import (
 from reference_server import ServerThread, create_app
 from validator import RULES
 
-# One generation each: a GPT image request with n=2 (usage, echo, counts) and a dall-e-2
-# request with n=3; plus a negative test (free).
+# Fixed cases of the standard level (selected with -k, so a run costs only their images):
+# a GPT image request with n=2 (usage, echo, counts; two images) and a dall-e-2 request
+# with n=3 (three images); plus a negative test (free).
 GPT_N2 = "gpt-image-n2-low"
 DALLE2_N3 = "dall-e-2-n3-b64_json"
 NEGATIVE = "request.n.range"
@@ -65,7 +66,7 @@ def run_cli(
 
 
 def run_suite(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return run_cli("run", "--level", "quick", "--timeout", "10", "-q", *args, cwd=cwd)
+    return run_cli("run", "--level", "standard", "--timeout", "10", "-q", *args, cwd=cwd)
 
 
 def output(proc: subprocess.CompletedProcess[str]) -> str:
@@ -202,7 +203,7 @@ def test_report_of_a_conformant_run(tmp_path: Path) -> None:
     }
     started = datetime.fromisoformat(report["run"]["started"])
     finished = datetime.fromisoformat(report["run"]["finished"])
-    assert started <= finished and report["run"]["level"] == "quick"
+    assert started <= finished and report["run"]["level"] == "standard"
     assert report["verdict"]["exit_code"] == 0 and report["verdict"]["conformant"]
 
     # Every rule of the table (and the suite's HTTP rules) has an entry, in table order.
@@ -231,10 +232,10 @@ def test_report_of_a_conformant_run(tmp_path: Path) -> None:
     assert rules["request.n.dalle3_only_one"]["outcome"] == "not-exercised"
     assert all(e["first_failure"] is None for e in rules.values())
 
-    assert report["cost"]["billable_generations"] == 1
+    assert report["cost"]["billable_generations"] == 2  # n=2: two images
     assert report["counts"]["passed"] == sum(e["outcome"] == "passed" for e in rules.values())
     tests = {t["nodeid"].split("::")[-1]: t for t in report["tests"]}
-    assert tests[f"test_fixed_valid_request[{GPT_N2}]"]["generations"] == 1
+    assert tests[f"test_fixed_valid_request[{GPT_N2}]"]["generations"] == 2
     assert tests[f"test_invalid_request_is_refused[{NEGATIVE}]"]["generations"] == 0
     streaming = next(f for f in report["features"] if f["feature"] == "streaming")
     assert streaming["declared"] is False
@@ -257,9 +258,9 @@ def test_report_of_a_conformant_run(tmp_path: Path) -> None:
     assert md.startswith("## images-conformance: ✅ conformant (exit code 0)")
     assert "### Per feature" in md and "### Per rule" in md
     assert "| `response.data.count_matches_n` | MUST | ✅ passed | 1 | 1 |" in md
-    assert "Billable generations: **1**" in md
+    assert "Billable generations: **2**" in md
     assert "the baseline can be tightened" in md
-    assert "billable generations: 1" in proc.stdout
+    assert "billable generations: 2" in proc.stdout
     assert f"report: {path}" in proc.stdout
 
 
@@ -321,7 +322,7 @@ def test_generation_cap_leaves_tests_not_exercised(workers: list[str], tmp_path:
     path = tmp_path / "report.json"
     proc = run_suite(
         "--max-generations",
-        "1",
+        "3",
         "-k",
         f"{GPT_N2} or {DALLE2_N3} or gpt-image-landscape or {NEGATIVE}",
         "--conformance-report",
@@ -332,8 +333,8 @@ def test_generation_cap_leaves_tests_not_exercised(workers: list[str], tmp_path:
     assert proc.returncode == 0, output(proc)
     report = read_report(path)
     cost = report["cost"]
-    assert cost["max_generations"] == 1 and cost["cap_reached"] is True
-    assert cost["billable_generations"] <= 1
+    assert cost["max_generations"] == 3 and cost["cap_reached"] is True
+    assert cost["billable_generations"] <= 3  # a hard cap: a request never passes it
     statuses = sorted(t["status"] for t in report["tests"])
     assert statuses.count("not-exercised") >= 2, statuses
     # Requests that must be refused cost nothing and run past the cap.
@@ -341,15 +342,15 @@ def test_generation_cap_leaves_tests_not_exercised(workers: list[str], tmp_path:
     assert all(s in ("passed", "not-exercised") for s in statuses)
     assert report["verdict"]["complete"] is False
     if not workers:
-        # The dall-e-2 case runs first and takes the one generation; the GPT image cases
+        # The dall-e-2 case runs first and takes the three images; the GPT image cases
         # never get theirs, so the rules only they exercise are not exercised, not passed.
-        assert cost["billable_generations"] == 1
+        assert cost["billable_generations"] == 3
         rules = by_id(report)
         assert rules["response.data.count_matches_n"]["outcome"] == "passed"
         usage = rules["response.usage.sums"]
         assert usage["outcome"] == "not-exercised", usage
-        assert "cap of 1 billable generations" in usage["reason"]
-    assert "cap 1; reached" in proc.stdout
+        assert "cap of 3 billable generations" in usage["reason"]
+    assert "cap 3; reached" in proc.stdout
 
 
 # -- exit codes ------------------------------------------------------------------------------

@@ -8,13 +8,14 @@ Every call the suite makes goes through :class:`Target`, which
 - never raises for a transport problem: the :class:`Exchange` carries ``error`` instead,
 - stops waiting on a target that stopped answering (after ``max_consecutive_timeouts``
   timeouts in a row, further calls fail at once instead of each waiting the full timeout),
-- counts requests and billable generations (a 200 answer that carries images), and can
-  refuse to start a generation past ``max_generations``.
+- counts requests and billable generations (the images of 200 answers: ``n`` images
+  count ``n``), and refuses to start a request whose images would pass ``max_generations``.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Mapping
@@ -47,18 +48,33 @@ class GenerationCapReached(Exception):
     """Raised before a request that may generate images once the generation cap is reached."""
 
 
-def _looks_billable(status: int, content_type: str | None, body: bytes) -> bool:
+_COMPLETED = re.compile(rb'"type"\s*:\s*"image_generation\.completed"')
+
+
+def _billable_images(status: int, content_type: str | None, body: bytes) -> int:
+    """The images a 200 answer carries: completed events of a stream, or data items."""
     if status != 200:
-        return False
+        return 0
     if content_type == "text/event-stream":
-        return b"image_generation.completed" in body
+        return len(_COMPLETED.findall(body))
     try:
         data = json.loads(body).get("data")
     except (ValueError, AttributeError):
-        return False
-    return isinstance(data, list) and any(
-        isinstance(item, dict) and (item.get("b64_json") or item.get("url")) for item in data
-    )
+        return 0
+    if not isinstance(data, list):
+        return 0
+    return sum(1 for i in data if isinstance(i, dict) and (i.get("b64_json") or i.get("url")))
+
+
+def _images_asked(body: Any) -> int:
+    """The images a request body asks for (n, 1 by default)."""
+    if isinstance(body, bytes):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            return 1
+    n = body.get("n") if isinstance(body, dict) else None
+    return n if isinstance(n, int) and not isinstance(n, bool) and n > 1 else 1
 
 
 class Target:
@@ -90,7 +106,7 @@ class Target:
         self.requests = 0
         """Requests sent (image URL fetches included)."""
         self.generations = 0
-        """Billable generations: 200 answers that carried images."""
+        """Billable generations: the images 200 answers carried (n images count n)."""
         self._timeouts_in_a_row = 0
         self._lock = threading.Lock()
         self._client = httpx.Client(
@@ -129,7 +145,7 @@ class Target:
         """
         if may_generate and self.max_generations is not None:
             with self._lock:
-                if self.generations >= self.max_generations:
+                if self.generations + _images_asked(body) > self.max_generations:
                     raise GenerationCapReached(
                         f"the cap of {self.max_generations} billable generations is reached"
                     )
@@ -229,13 +245,13 @@ class Target:
             timed_out = isinstance(exc, httpx.TimeoutException)
         exchange.elapsed = time.monotonic() - start
         if exchange.error is None and exchange.status is not None and not self.replayed:
-            exchange.billable = _looks_billable(
+            exchange.images = _billable_images(
                 exchange.status, exchange.content_type, exchange.body
             )
+            exchange.billable = exchange.images > 0
         with self._lock:
             self._timeouts_in_a_row = self._timeouts_in_a_row + 1 if timed_out else 0
-            if exchange.billable:
-                self.generations += 1
+            self.generations += exchange.images
         return exchange
 
 

@@ -36,6 +36,8 @@ class Exchange:
     """A transport problem: timeout, connection refused, body over the time limit, ..."""
     billable: bool = False
     """A 200 answer carrying images (or a stream with a completed event)."""
+    images: int = 0
+    """The billable images it carried (data items, or completed stream events)."""
     stream: bool = False
     secret: str | None = field(default=None, repr=False)
     """The API key: never shown (replaced by ``$OPENAI_API_KEY`` wherever it appears)."""

@@ -74,6 +74,8 @@ class Context:
     stop_message: str | None = None
     internal_error: bool = False
     max_generations: int | None = None
+    planned_generations: int | None = None
+    """The billable generations the level's plan expects (quick), or None."""
     baseline: Mapping[str, str] = field(default_factory=dict)
     """Known failures from a baseline file (the profile's own are added)."""
     baseline_path: str | None = None
@@ -180,6 +182,8 @@ def build_report(cases: Iterable[Case], *, context: Context) -> dict[str, Any]:
         "finding": None if code == GateExit.UNREACHABLE else not_an_api_finding(tests),
         "cost": {
             "billable_generations": sum(t.generations for t in tests),
+            "planned_generations": ctx.planned_generations,
+            "rule_cases_exercised": len({tuple(c) for t in tests for c in t.rule_cases}),
             "requests": sum(t.requests for t in tests),
             "max_generations": ctx.max_generations,
             "cap_reached": any(t.status == "not-exercised" for t in tests),
@@ -207,6 +211,7 @@ def build_report(cases: Iterable[Case], *, context: Context) -> dict[str, Any]:
                 "features": list(t.features),
                 "failure": t.failure[:4000] if t.failure else None,
                 "evidence": t.evidence,
+                "rule_cases": [list(c) for c in t.rule_cases],
             }
             for t in tests
         ],

@@ -32,6 +32,8 @@ class Case:
     """Positive rule -> 200 answers it applied to (None: unknown, count the marker)."""
     attempted: tuple[str, ...] | None = None
     """Positive rules that applied to any request sent expecting service."""
+    rule_cases: list[tuple[Any, ...]] = field(default_factory=list)
+    """(rule, family, feature) cases its answered requests exercised (the suite's plan)."""
     evidence: list[dict[str, Any]] = field(default_factory=list)
     """What the case saw (exchanges, trimmed), for the renderers that show it."""
     api_answers: int | None = None

@@ -44,6 +44,11 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         "",
         f"Billable generations: **{cost['billable_generations']}**"
         + (
+            f" (planned {cost['planned_generations']})"
+            if cost.get("planned_generations") is not None
+            else ""
+        )
+        + (
             f" (cap {cost['max_generations']}{', reached' if cost['cap_reached'] else ''})"
             if cost["max_generations"] is not None
             else ""

@@ -53,6 +53,8 @@ def summary_lines(
         )
     cap = cost["max_generations"]
     gen = f"billable generations: {cost['billable_generations']}"
+    if cost.get("planned_generations") is not None:
+        gen += f" (planned {cost['planned_generations']})"
     if cap is not None:
         reached = "; reached: tests past it were not exercised" if cost["cap_reached"] else ""
         gen += f" (cap {cap}{reached})"
