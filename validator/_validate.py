@@ -125,9 +125,15 @@ def _request_dict(request: Any) -> dict[str, Any]:
 
 
 def _image_context(
-    payload: Any, path: str, request: dict[str, Any], model: ResolvedModel, echoed_size: Any
+    payload: Any,
+    path: str,
+    request: dict[str, Any],
+    model: ResolvedModel,
+    echoed_size: Any,
+    profile: Profile,
 ) -> ImageContext:
-    size, allowed = expected_size(request, model, echoed_size)
+    custom = profile.custom_sizes_for(model.name)
+    size, allowed = expected_size(request, model, echoed_size, custom)
     background = request.get("background") if model.family != "dall-e-2" else None
     return ImageContext(
         b64=payload,
@@ -137,6 +143,7 @@ def _image_context(
         allowed_sizes=allowed,
         transparent=background == "transparent",
         opaque=background == "opaque",
+        profile=profile,
     )
 
 
@@ -186,12 +193,19 @@ def validate_response(
         for i, item in enumerate(response["data"]):
             if isinstance(item, dict) and item.get("b64_json") is not None:
                 ictx = _image_context(
-                    item["b64_json"], f"/data/{i}/b64_json", req, model, response.get("size")
+                    item["b64_json"],
+                    f"/data/{i}/b64_json",
+                    req,
+                    model,
+                    response.get("size"),
+                    profile,
                 )
                 out.extend(_run_image_rules(ictx))
     for i, got in sorted((fetched or {}).items()):
         if check_images and got.status == 200 and not got.error:
-            ictx = _image_context(got.body, f"/data/{i}/url", req, model, response.get("size"))
+            ictx = _image_context(
+                got.body, f"/data/{i}/url", req, model, response.get("size"), profile
+            )
             out.extend(
                 Violation(
                     v.rule, v.level, f"the image at data[{i}].url: {v.message}", v.param, v.path
@@ -233,9 +247,11 @@ def validate_image_bytes(
     request: Any, data: bytes, *, profile: Profile | None = None, echoed_size: Any = None
 ) -> list[Violation]:
     """The image rules for raw image bytes (for instance, an image fetched from a returned url)."""
+    profile = profile or DEFAULT_PROFILE
     req = _request_dict(request)
     model = resolve_model(req, profile=profile)
-    return _run_image_rules(_image_context(data, "", req, model, echoed_size), skip_base64=True)
+    ictx = _image_context(data, "", req, model, echoed_size, profile)
+    return _run_image_rules(ictx, skip_base64=True)
 
 
 def validate_stream(
@@ -269,7 +285,7 @@ def validate_stream(
                 and "b64_json" in data
             ):
                 ictx = _image_context(
-                    data["b64_json"], f"/{i}/data/b64_json", req, model, data.get("size")
+                    data["b64_json"], f"/{i}/data/b64_json", req, model, data.get("size"), profile
                 )
                 if data["type"] == PARTIAL:
                     ictx.transparent = False
