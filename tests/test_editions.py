@@ -370,3 +370,59 @@ def test_profile_with_edition_keeps_a_custom_profiles_own_models():
     assert rules_of(g2("1536x864"), moved) == set()
     assert profile_with_edition(None, "2026-08") is P26
     assert profile_with_edition(None, None) is DEFAULT_PROFILE
+
+
+# --- the suite, the reference server, the report -----------------------------------------------
+
+
+@pytest.mark.usefixtures("suite_env")
+def test_suite_with_edition_2026_08_passes_against_the_reference_server(pytester, tmp_path):
+    from suite_runs import run_suite
+
+    report = tmp_path / "report.json"
+    run = run_suite(
+        pytester,
+        "--conformance-edition",
+        "2026-08",
+        "--conformance-report",
+        str(report),
+        "-k",
+        "test_valid_requests_are_served or test_fixed_valid_request or custom or test_valid_stream",
+    )
+    assert run.ret == pytest.ExitCode.OK, run.failure_text()
+    outcomes = run.outcomes()
+    assert set(outcomes) == {"passed"}, outcomes
+    data = json.loads(report.read_text(encoding="utf-8"))
+    assert data["target"]["edition"] == "2026-08"
+    by_id = {r["id"]: r for r in data["rules"]}
+    for rule_id in NEW_RULES:
+        assert by_id[rule_id]["outcome"] == "passed", by_id[rule_id]
+    nodeids = {r.nodeid for r in run.call_reports()}
+    assert any("gpt-image-2-free-size" in n for n in nodeids)
+    summary = report.with_suffix(".md").read_text(encoding="utf-8")
+    assert "edition `2026-08`" in summary
+
+
+@pytest.mark.usefixtures("suite_env")
+def test_suite_under_the_document_leaves_the_2026_08_rules_out(pytester, tmp_path):
+    from suite_runs import run_suite
+
+    report = tmp_path / "report.json"
+    run = run_suite(
+        pytester,
+        "--conformance-report",
+        str(report),
+        "--conformance-level",
+        "quick",
+        "-k",
+        "custom or gpt-image-2-free-size or test_document_example",
+    )
+    assert run.ret == pytest.ExitCode.OK, run.failure_text()
+    nodeids = [r.nodeid for r in run.call_reports()]
+    assert nodeids and all("example" in n for n in nodeids), nodeids
+    data = json.loads(report.read_text(encoding="utf-8"))
+    assert data["target"]["edition"] == "document"
+    by_id = {r["id"]: r for r in data["rules"]}
+    for rule_id in NEW_RULES:
+        assert by_id[rule_id]["outcome"] == "skipped"
+        assert by_id[rule_id]["reason"] == "not a rule of edition document"

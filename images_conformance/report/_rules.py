@@ -96,8 +96,11 @@ def rule_entries(
     features: Iterable[str],
     strict: bool,
     baseline: Mapping[str, str],
+    edition: Any = None,
 ) -> list[dict[str, Any]]:
-    """One entry per rule (see the module docstring for how the outcome is decided)."""
+    """One entry per rule (see the module docstring for how the outcome is decided).
+
+    ``edition``: the Edition judged by; a rule it does not hold is ``skipped``."""
     tests = list(tests)
     offered = set(features)
     catalogue = rule_catalogue(r for t in tests for r in t.rules)
@@ -132,7 +135,10 @@ def rule_entries(
                 ran.append(t)
                 cases += t.cases
         reason: str | None = None
-        if info.feature and info.feature not in offered:
+        if edition is not None and info.id in RULES and not edition.holds(RULES[info.id]):
+            outcome = "skipped"
+            reason = f"not a rule of edition {edition.name}"
+        elif info.feature and info.feature not in offered:
             outcome = "skipped"
             reason = f"feature {info.feature!r} not declared by the profile"
         elif failures:
