@@ -426,3 +426,87 @@ def test_suite_under_the_document_leaves_the_2026_08_rules_out(pytester, tmp_pat
     for rule_id in NEW_RULES:
         assert by_id[rule_id]["outcome"] == "skipped"
         assert by_id[rule_id]["reason"] == "not a rule of edition document"
+
+
+def _cassette(tmp_path: Path) -> Path:
+    import yaml
+
+    interactions = [
+        {
+            "request": {
+                "body": json.dumps(r["request"]),
+                "headers": {"Content-Type": ["application/json"]},
+                "method": "POST",
+                "uri": "https://api.openai.com/v1/images/generations",
+            },
+            "response": {
+                "status": {"code": r["status"], "message": "OK"},
+                "headers": {"Content-Type": [r["content_type"]]},
+                "body": {"string": json.dumps(r["response"])},
+            },
+        }
+        for r in _real()
+    ]
+    path = tmp_path / "gpt-image-2.yaml"
+    path.write_text(yaml.safe_dump({"interactions": interactions, "version": 1}))
+    return path
+
+
+def test_validate_cassette_judges_by_the_edition(tmp_path, capsys):
+    from conformance_tests._cassette_cli import main
+
+    path = _cassette(tmp_path)
+    assert main([str(path), "--edition", "2026-08"]) == 0
+    out = capsys.readouterr().out
+    assert "2 interaction(s)" in out and "0 not conformant" in out
+    assert out.rstrip().endswith("(edition 2026-08)")
+    assert main([str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "request.model.known" in out and out.rstrip().endswith("(edition document)")
+    assert main([str(path), "--edition", "2026-08", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["edition"] == "2026-08"
+
+
+def test_validate_cassette_refuses_an_unknown_edition(tmp_path, capsys):
+    from conformance_tests._cassette_cli import main
+
+    assert main([str(_cassette(tmp_path)), "--edition", "2027"]) == 2
+    assert "invalid choice: '2027'" in capsys.readouterr().err
+
+
+def test_the_reference_server_serves_the_2026_08_edition():
+    import httpx
+
+    from reference_server import running_server
+
+    with (
+        running_server(edition="2026-08") as server,
+        httpx.Client(base_url=server.base_url, timeout=30) as client,
+    ):
+        body = g2("1536x864", quality="low", output_format="webp")
+        answer = client.post("/images/generations", json=body)
+        assert answer.status_code == 200, answer.text
+        data = answer.json()
+        assert data["size"] == "1536x864"
+        assert validate_response(body, data, profile=P26) == []
+        image = Image.open(io.BytesIO(base64.b64decode(data["data"][0]["b64_json"])))
+        assert image.size == (1536, 864) and image.format == "WEBP"
+        refused = client.post("/images/generations", json=g2("1000x1000"))
+        assert refused.status_code == 400
+        assert refused.json()["error"]["param"] == "size"
+        assert "divisible by 16" in refused.json()["error"]["message"]
+    # the document: gpt-image-2 is not one of its models
+    with (
+        running_server() as server,
+        httpx.Client(base_url=server.base_url, timeout=30) as client,
+    ):
+        refused = client.post("/images/generations", json=g2("1536x864"))
+        assert refused.status_code == 400
+        assert refused.json()["error"]["param"] == "model"
+
+
+def test_the_reference_server_cli_takes_an_edition(capsys):
+    from reference_server._cli import main
+
+    assert main(["--edition", "2027", "--port", "0"]) == 2
+    assert "invalid choice" in capsys.readouterr().err
