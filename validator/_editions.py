@@ -96,12 +96,11 @@ class Edition:
     custom_sizes: CustomSizes | None = None
     quotes: Mapping[str, str] = field(default_factory=dict)
     """Rule id -> the sentence of this edition's text that replaces the rule's quote."""
-    sources: frozenset[str] = frozenset({"document", "openapi", "field-notes"})
-    """The texts whose rules hold in this edition (a rule holds where its source is here)."""
 
     def holds(self, rule: Any) -> bool:
-        """Whether ``rule`` (a Rule) is part of this edition."""
-        return rule.source in self.sources
+        """Whether ``rule`` (a Rule) is part of this edition: every rule but those quoting
+        another edition's own text."""
+        return rule.source == self.source or rule.source not in EDITION_SOURCES
 
     def quote_of(self, rule: Any) -> tuple[str, str]:
         """(source key, quote) the rule cites in this edition."""
@@ -139,11 +138,12 @@ EDITION_2026_08 = Edition(
         "image.transparency": "Transparent backgrounds are available for supported GPT Image "
         "models. For gpt-image-2 and gpt-image-2-2026-04-21, this support is in preview.",
     },
-    sources=frozenset({"document", "openapi", "field-notes", "2026-08"}),
 )
 
 EDITIONS: dict[str, Edition] = {e.name: e for e in (DOCUMENT, EDITION_2026_08)}
 """Every edition, by name; ``document`` is the default."""
+EDITION_SOURCES = frozenset(e.source for e in EDITIONS.values() if e is not DOCUMENT)
+"""The sources that are one edition's own text: their rules hold in that edition only."""
 DEFAULT_EDITION = DOCUMENT
 
 
