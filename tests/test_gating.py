@@ -197,6 +197,7 @@ def test_report_of_a_conformant_run(tmp_path: Path) -> None:
         "embedded": True,
         "profile": "no-extras",
         "profile_path": str(profile),
+        "edition": "document",
         "features": sorted(features),
         "auth": False,
     }
