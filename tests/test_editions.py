@@ -510,3 +510,19 @@ def test_the_reference_server_cli_takes_an_edition(capsys):
 
     assert main(["--edition", "2027", "--port", "0"]) == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_the_edition_shortcut_of_the_validator_api():
+    from validator import RequestInvalid, check_request, resolve_model
+
+    assert validate_request(g2("1536x864"), edition="2026-08") == []
+    assert resolve_model(g2("auto"), edition="2026-08").family == "gpt-image"
+    assert not resolve_model(g2("auto")).known
+    check_request(g2("3840x2160"), edition="2026-08", strict=False)  # experimental: a note
+    with pytest.raises(RequestInvalid) as caught:
+        check_request(g2("3840x2160"), edition="2026-08")
+    assert [v.rule for v in caught.value.violations] == ["request.size.custom_experimental"]
+    record = _real()[0]
+    assert validate_response(record["request"], record["response"], edition="2026-08") == []
+    with pytest.raises(ProfileError, match="unknown edition '2099'"):
+        validate_request(g2("auto"), edition="2099")
