@@ -454,7 +454,7 @@ def _cassette(tmp_path: Path) -> Path:
 
 
 def test_validate_cassette_judges_by_the_edition(tmp_path, capsys):
-    from conformance_tests._cassette_cli import main
+    from images_conformance.cli.validate_cassette import main
 
     path = _cassette(tmp_path)
     assert main([str(path), "--edition", "2026-08"]) == 0
@@ -469,7 +469,7 @@ def test_validate_cassette_judges_by_the_edition(tmp_path, capsys):
 
 
 def test_validate_cassette_refuses_an_unknown_edition(tmp_path, capsys):
-    from conformance_tests._cassette_cli import main
+    from images_conformance.cli.validate_cassette import main
 
     assert main([str(_cassette(tmp_path)), "--edition", "2027"]) == 2
     assert "invalid choice: '2027'" in capsys.readouterr().err
