@@ -32,7 +32,7 @@ def render_catalogue() -> str:
         "SHOULD: the document implies it or is silent; reported, and fails only in strict mode.",
         "",
         "Each rule quotes, verbatim, the sentence that states its requirement, from one of "
-        "three sources (see `spec/README.md`): "
+        f"{len(SOURCES)} sources (see `spec/README.md`): "
         + "; ".join(f"`{k}`: [{v.file}](../{v.file})" for k, v in SOURCES.items())
         + ". A rule resting on observation of the live API alone is SHOULD unless the "
         "document or the official schema decides the case.",

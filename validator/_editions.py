@@ -129,14 +129,15 @@ EDITION_2026_08 = Edition(
         multiple=16, ratio=(1, 3), maximum=(3840, 2160), experimental_above=(2560, 1440)
     ),
     quotes={
-        "request.model.known": "One of dall-e-2, dall-e-3, or a GPT image model (gpt-image-1, "
-        "gpt-image-1-mini, gpt-image-1.5, gpt-image-2, gpt-image-2-2026-04-21).",
-        "request.size.per_model": "The standard sizes 1024x1024, 1536x1024, and 1024x1536 are "
-        "supported by the GPT image models; auto is supported for models that allow automatic "
-        "sizing. For dall-e-2, use one of 256x256, 512x512, or 1024x1024. For dall-e-3, use "
-        "one of 1024x1024, 1792x1024, or 1024x1792.",
+        "request.model.known": "One of `dall-e-2`, `dall-e-3`, or a GPT image model "
+        "(`gpt-image-1`, `gpt-image-1-mini`, `gpt-image-1.5`, `gpt-image-2`, "
+        "`gpt-image-2-2026-04-21`).",
+        "request.size.per_model": "The standard sizes `1024x1024`, `1536x1024`, and "
+        "`1024x1536` are supported by the GPT image models; `auto` is supported for models "
+        "that allow automatic sizing. For `dall-e-2`, use one of `256x256`, `512x512`, or "
+        "`1024x1024`. For `dall-e-3`, use one of `1024x1024`, `1792x1024`, or `1024x1792`.",
         "image.transparency": "Transparent backgrounds are available for supported GPT Image "
-        "models. For gpt-image-2 and gpt-image-2-2026-04-21, this support is in preview.",
+        "models. For `gpt-image-2` and `gpt-image-2-2026-04-21`, this support is in preview.",
     },
 )
 

@@ -700,16 +700,16 @@ def size_auto_dalle(ctx: RequestContext) -> Iterator[str]:
 # --- free WIDTHxHEIGHT sizes (gpt-image-2, edition 2026-08) ----------------------------
 
 _CUSTOM_FORMAT = (
-    "For gpt-image-2 and gpt-image-2-2026-04-21, arbitrary resolutions are supported as "
-    "WIDTHxHEIGHT strings, for example 1536x864."
+    "For `gpt-image-2` and `gpt-image-2-2026-04-21`, arbitrary resolutions are supported as "
+    "`WIDTHxHEIGHT` strings, for example `1536x864`."
 )
 _CUSTOM_SHAPE = (
     "Width and height must both be divisible by 16 and the requested aspect ratio must be "
     "between 1:3 and 3:1."
 )
 _CUSTOM_MAXIMUM = (
-    "Resolutions above 2560x1440 are experimental, and the maximum supported resolution is "
-    "3840x2160."
+    "Resolutions above `2560x1440` are experimental, and the maximum supported resolution "
+    "is `3840x2160`."
 )
 
 
