@@ -100,11 +100,13 @@ def rule_entries(
 ) -> list[dict[str, Any]]:
     """One entry per rule (see the module docstring for how the outcome is decided).
 
-    ``edition``: the Edition judged by; a rule it does not hold is ``skipped``."""
+    ``edition``: the Edition judged by; a rule it does not hold has no entry."""
     tests = list(tests)
     offered = set(features)
     catalogue = rule_catalogue(r for t in tests for r in t.rules)
     entries = []
+    if edition is not None:
+        catalogue = [i for i in catalogue if i.id not in RULES or edition.holds(RULES[i.id])]
     for info in catalogue:
         carrying = [t for t in tests if info.id in t.rules]
         failures: list[str] = []
@@ -135,10 +137,7 @@ def rule_entries(
                 ran.append(t)
                 cases += t.cases
         reason: str | None = None
-        if edition is not None and info.id in RULES and not edition.holds(RULES[info.id]):
-            outcome = "skipped"
-            reason = f"not a rule of edition {edition.name}"
-        elif info.feature and info.feature not in offered:
+        if info.feature and info.feature not in offered:
             outcome = "skipped"
             reason = f"feature {info.feature!r} not declared by the profile"
         elif failures:
