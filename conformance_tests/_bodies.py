@@ -34,6 +34,11 @@ def fit_to_features(body: dict[str, Any], profile: Profile) -> dict[str, Any]:
     return body
 
 
+FREE_SIZE_MODEL = "<free-size>"
+"""A case's model placeholder for the first model taking free WIDTHxHEIGHT sizes under the
+profile's edition (gpt-image-2 in 2026-08)."""
+
+
 def features_used(body: Mapping[str, Any], family: str | None) -> frozenset[str]:
     """The optional profile features a valid ``body`` (of ``family``) makes the target use:
     url or base64 answers of the dall-e models, streaming, transparency, jpeg/webp output.
@@ -71,7 +76,12 @@ class Case:
         """The body with model placeholders resolved; None when the profile has no such model."""
         body = dict(self.body)
         model = body.get("model")
-        if isinstance(model, str) and model.startswith("<") and model.endswith(">"):
+        if model == FREE_SIZE_MODEL:
+            free = [m for m in profile.models if m in profile.custom_size_models]
+            if not free:
+                return None
+            body["model"] = free[0]
+        elif isinstance(model, str) and model.startswith("<") and model.endswith(">"):
             family = model[1:-1]
             assert family in FAMILIES, family
             served = profile.models_of(family)  # type: ignore[arg-type]

@@ -15,6 +15,8 @@ from images_conformance.exchanges._client import (
     public_url,
 )
 from validator import DEFAULT_PROFILE, Profile, ProfileError
+from validator._editions import EDITIONS
+from validator._profile import profile_with_edition
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,8 @@ class SuiteOptions:
         target = public_url(self.base_url) if self.base_url else "embedded reference server"
         return (
             f"images-conformance: target {target}, profile {self.profile.name}"
-            f"{f' ({self.profile_path})' if self.profile_path else ''}, level {self.level.name}, "
+            f"{f' ({self.profile_path})' if self.profile_path else ''}, "
+            f"edition {self.profile.edition.name}, level {self.level.name}, "
             f"strict {'on' if self.strict else 'off'}, timeout {self.timeout:g} s, "
             f"hypothesis seed {self.seed}"
         )
@@ -127,6 +130,14 @@ def add_options(parser: pytest.Parser) -> None:
         dest="conformance_profile",
         metavar="FILE",
         help="TOML profile: model names and families, features, auth, strict, known failures.",
+    )
+    add(
+        ["--edition", "--conformance-edition"],
+        dest="conformance_edition",
+        choices=list(EDITIONS),
+        default=None,
+        help="the edition of the official text the target is judged by (default: the "
+        "profile's, else document; 2026-08 adds gpt-image-2 and its WIDTHxHEIGHT sizes).",
     )
     group.addoption(
         "--conformance-level",
@@ -193,13 +204,14 @@ def build_options(config: pytest.Config) -> SuiteOptions:
         raise pytest.UsageError(f"--base-url must be an http(s) URL; got {base_url!r}")
     api_key = config.getoption("conformance_api_key") or os.environ.get("OPENAI_API_KEY") or None
     profile_path = config.getoption("conformance_profile")
-    if profile_path:
-        try:
-            profile = Profile.from_toml(profile_path)
-        except ProfileError as exc:
-            raise pytest.UsageError(str(exc)) from None
-    else:
-        profile = DEFAULT_PROFILE
+    edition = config.getoption("conformance_edition")
+    try:
+        if profile_path:
+            profile = Profile.from_toml(profile_path, edition=edition)
+        else:
+            profile = profile_with_edition(DEFAULT_PROFILE, edition)
+    except ProfileError as exc:
+        raise pytest.UsageError(str(exc)) from None
     timeout = config.getoption("conformance_timeout")
     if timeout is None:
         timeout = DEFAULT_TIMEOUT

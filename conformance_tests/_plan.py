@@ -121,7 +121,7 @@ def served_cases(body: Mapping[str, Any], profile: Profile) -> frozenset[RuleCas
     several = images(dict(body)) > 1
     out: set[RuleCase] = set()
     for rule in RULES.values():
-        if rule.kind not in POSITIVE_KINDS:
+        if rule.kind not in POSITIVE_KINDS or not profile.edition.holds(rule):
             continue
         if rule.feature and not profile.offers(rule.feature):
             continue
@@ -130,7 +130,9 @@ def served_cases(body: Mapping[str, Any], profile: Profile) -> frozenset[RuleCas
                 out.add(RuleCase(rule.id, family, facet))
     nulls = {p for p, v in body.items() if v is None} & NULLABLE_PARAMS
     for rule in RULES.values():
-        if rule.kind == "request" and nulls.intersection(rule.when or ()):
+        if rule.kind != "request" or not profile.edition.holds(rule):
+            continue
+        if nulls.intersection(rule.when or ()):
             out.add(RuleCase(rule.id, family, NULL))
     result = memo[memo_key] = frozenset(out)
     return result
@@ -568,6 +570,8 @@ def breaking_bodies(
     views = [profile, *(restricted(profile, f) for f in served)]
     out: dict[str, tuple[bool, dict[str | None, Any]]] = {}
     for rule_id in BREAKABLE_RULES:
+        if not profile.edition.holds(RULES[rule_id]):
+            continue  # a rule of another edition is not part of this run
         found: dict[str | None, Any] = {}
         for body in draw_examples(_breaking_views(rule_id, views), 1, seed)[0]:
             if breaks_exactly(body, rule_id, profile):

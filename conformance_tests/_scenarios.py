@@ -7,8 +7,9 @@ wire, byte for byte (the JSON encoding of :func:`wire_bytes`). The catalogue has
 - the requests of the endpoint document's own examples,
 - one valid request per model family and optional feature, at the smallest size each
   allows (one image, low quality where there is a choice),
-- one invalid request per request rule the suite can break (``BREAKABLE_RULES`` of
-  ``conformance_tests.strategies``), each breaking exactly that rule,
+- one invalid request per request rule of the document edition the suite can break
+  (``BREAKABLE_RULES`` of ``conformance_tests.strategies``), each breaking exactly that
+  rule (the catalogue is the endpoint document's: no gpt-image-2 scenario),
 - a streamed request with partial images.
 
 Whether a request is valid is never taken from the catalogue: the validator decides,

@@ -30,8 +30,9 @@ from typing import Any
 import pytest
 
 from images_conformance.exchanges._client import GenerationCapReached, Target
-from validator import FEATURES
+from validator import FEATURES, RULES
 
+from ._bodies import FREE_SIZE_MODEL
 from ._options import SEED_WORKERINPUT, SuiteOptions, add_options, get_options
 from ._plan import plan_of
 from ._verdict import RECORD_KEY, ConformanceFailure, SuiteError, Verdict
@@ -147,6 +148,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         config.hook.pytest_deselected(items=dropped)
         items[:] = [item for item in items if item not in dropped]
         suite_items = [item for item in suite_items if item not in dropped]
+    outside = [item for item in suite_items if _outside_edition(item, opts)]
+    if outside:
+        # Tests of rules the edition does not hold are not part of the run at all.
+        config.hook.pytest_deselected(items=outside)
+        items[:] = [item for item in items if item not in outside]
+        suite_items = [item for item in suite_items if item not in outside]
     for item in suite_items:
         for feature in features_of(item):
             if feature not in FEATURES:
@@ -158,6 +165,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                         f"{opts.profile.name!r} ({FEATURES[feature]})"
                     )
                 )
+
+
+def _outside_edition(item: pytest.Item, opts: SuiteOptions) -> bool:
+    """Whether the test judges a rule the edition does not hold (a breaker of a 2026-08
+    size rule under the document), or needs a model taking free sizes the profile lacks."""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    rule = RULES.get(params.get("rule_id", ""))
+    if rule is not None and not opts.profile.edition.holds(rule):
+        return True
+    case = params.get("case")
+    return getattr(case, "body", {}).get("model") == FREE_SIZE_MODEL and not (
+        opts.profile.custom_size_models
+    )
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

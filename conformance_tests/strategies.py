@@ -17,6 +17,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from validator import DEFAULT_PROFILE, RULES, Profile, validate_request
+from validator._editions import EDITIONS, CustomSizes
 from validator._models import (
     ENUMS,
     FAMILIES,
@@ -42,6 +43,10 @@ CHEAP_QUALITY: dict[Family, str] = {
     "dall-e-3": "standard",
     "gpt-image": "low",
 }
+
+CHEAP_CUSTOM_SIZE = "1280x720"
+"""The size the cheap level asks of a model taking free WIDTHxHEIGHT sizes: fewer pixels
+than 1024x1024, and a size the live gpt-image-2 has served."""
 
 _ABSENT = object()
 
@@ -113,12 +118,15 @@ def _family_body(
         body["model"] = draw(st.sampled_from(models))
     else:
         _put(body, "model", _optional(draw, st.sampled_from(models)))
+    limits = profile.custom_sizes_for(body.get("model"))
     if cheap:
-        _put(body, "size", CHEAP_SIZE[family])
+        _put(body, "size", CHEAP_CUSTOM_SIZE if limits else CHEAP_SIZE[family])
         _put(body, "quality", CHEAP_QUALITY[family])
     else:
-        sizes = [s for s in SIZES[family]]
-        _put(body, "size", _optional(draw, st.sampled_from(sizes)))
+        sizes = st.sampled_from(SIZES[family])
+        if limits is not None:
+            sizes = st.one_of(sizes, custom_sizes(limits), custom_sizes(limits))
+        _put(body, "size", _optional(draw, sizes))
         _put(body, "quality", _optional(draw, st.sampled_from(QUALITIES[family])))
     if family == "dall-e-3":
         _put(body, "n", _optional(draw, st.just(1)))
@@ -142,9 +150,50 @@ def _family_body(
             _put(body, "stream", _optional(draw, st.just(False)))
     _put(body, "user", _optional(draw, st.text(max_size=20), nullable=False))
     selects_family = any(body.get(p) is not None for p in GPT_IMAGE_ONLY_PARAMS)
-    if family == "gpt-image" and not explicit_model and selects_family and draw(st.booleans()):
+    standard_size = body.get("size") is None or body["size"] in SIZES[family]
+    if (
+        family == "gpt-image"
+        and not explicit_model
+        and selects_family
+        and standard_size
+        and draw(st.booleans())
+    ):
         del body["model"]  # the GPT-image-only parameter selects the family
     return body
+
+
+def _fit(limits: CustomSizes, unit: int, pixels: int) -> int:
+    """The largest count of ``limits.multiple`` steps whose product with ``unit`` steps stays
+    within ``pixels``."""
+    return pixels // (limits.multiple * limits.multiple * unit)
+
+
+@st.composite
+def custom_sizes(
+    draw: Draw,
+    limits: CustomSizes,
+    *,
+    min_edge: int = 256,
+    max_edge: int = 2048,
+    experimental: bool = False,
+) -> str:
+    """Free ``WIDTHxHEIGHT`` sizes that break none of ``limits`` (divisible, in ratio,
+    within the maximum; above the experimental threshold only when ``experimental``).
+
+    The defaults keep to edges of 256 to 2048 pixels: the text leaves "the model's current
+    pixel and edge limits" unstated, and small images keep the suite fast."""
+    m = limits.multiple
+    a, b = limits.ratio
+    cap = limits.max_pixels if experimental else limits.experimental_pixels
+    lo_unit, hi_unit = -(-min_edge // m), max_edge // m
+    while True:
+        w = draw(st.integers(lo_unit, hi_unit))
+        lo = max(lo_unit, -(-w * a // b))
+        hi = min(hi_unit, w * b // a, _fit(limits, w, cap))
+        if lo <= hi:
+            break
+    h = draw(st.integers(lo, hi))
+    return f"{w * m}x{h * m}"
 
 
 def valid_requests(
@@ -478,6 +527,98 @@ def _(draw: Draw, profile: Profile) -> Body:
     return body
 
 
+# --- breakers of the free-size rules (edition 2026-08) ---------------------------------
+
+
+def _custom_base(draw: Draw, profile: Profile) -> tuple[Body, CustomSizes]:
+    """A valid cheap body for a model of the profile that takes free sizes."""
+    models = sorted(profile.custom_size_models)
+    if not models or profile.edition.custom_sizes is None:
+        raise NotApplicable(
+            f"the profile {profile.name!r} (edition {profile.edition.name}) serves no model "
+            "taking WIDTHxHEIGHT sizes"
+        )
+    body = _base(draw, profile, "gpt-image")
+    body["model"] = draw(st.sampled_from(models))
+    return body, profile.edition.custom_sizes
+
+
+def _oriented(draw: Draw, long: int, short: int) -> str:
+    return f"{long}x{short}" if draw(st.booleans()) else f"{short}x{long}"
+
+
+@breaker("request.size.custom_format")
+def _(draw: Draw, profile: Profile) -> Body:
+    body, _limits = _custom_base(draw, profile)
+    body["size"] = draw(
+        st.one_of(
+            st.sampled_from(
+                [
+                    "1536X864",
+                    "1536 x 864",
+                    "1536x",
+                    "x864",
+                    "0x864",
+                    "1536x864px",
+                    "-16x16",
+                    "16.0x16",
+                    "AUTO",
+                    "auto ",
+                    "1e3x864",
+                    "１５３６x864",
+                ]
+            ),
+            unknown_strings.filter(lambda s: "x" not in s and s != "auto"),
+            st.integers(1, 4096),
+            st.lists(st.just("1024x1024"), min_size=1, max_size=2),
+        )
+    )
+    return body
+
+
+@breaker("request.size.custom_multiple_of_16")
+def _(draw: Draw, profile: Profile) -> Body:
+    body, limits = _custom_base(draw, profile)
+    w, h = (int(v) for v in draw(custom_sizes(limits, max_edge=1600)).split("x"))
+    off = draw(st.integers(1, limits.multiple - 1))
+    # Shrinking the longer edge keeps the ratio in range and the pixels below the maximum.
+    body["size"] = f"{w - off}x{h}" if w >= h else f"{w}x{h - off}"
+    return body
+
+
+@breaker("request.size.custom_aspect_ratio")
+def _(draw: Draw, profile: Profile) -> Body:
+    body, limits = _custom_base(draw, profile)
+    m, (a, b) = limits.multiple, limits.ratio
+    short = draw(st.integers(16, 40))
+    long = draw(st.integers(short * b // a + 1, _fit(limits, short, limits.experimental_pixels)))
+    body["size"] = _oriented(draw, long * m, short * m)
+    return body
+
+
+@breaker("request.size.custom_maximum")
+def _(draw: Draw, profile: Profile) -> Body:
+    body, limits = _custom_base(draw, profile)
+    m, (a, b) = limits.multiple, limits.ratio
+    unit_max = limits.max_pixels // (m * m)
+    first = draw(st.integers(-(-unit_max // 200), 400))
+    lo = max(-(-first * a // b), unit_max // first + 1)
+    second = draw(st.integers(lo, max(lo, min(first * b // a, unit_max // first + 200))))
+    body["size"] = _oriented(draw, first * m, second * m)
+    return body
+
+
+@breaker("request.size.custom_experimental")
+def _(draw: Draw, profile: Profile) -> Body:
+    body, limits = _custom_base(draw, profile)
+    body["size"] = draw(
+        custom_sizes(limits, min_edge=16, max_edge=4096, experimental=True).filter(
+            lambda s: limits.experimental(*(int(v) for v in s.split("x")))
+        )
+    )
+    return body
+
+
 BREAKABLE_RULES: list[str] = [r for r in RULES if r in BREAKERS]
 """Request rules with a breaker, in table order."""
 
@@ -487,11 +628,24 @@ def breaks_exactly(body: Any, rule_id: str, profile: Profile | None = None) -> b
     return {v.rule for v in validate_request(body, profile=profile)} == {rule_id}
 
 
+def home_profile(rule_id: str) -> Profile:
+    """OpenAI's profile in the first edition that holds the rule (the default one for every
+    rule of the endpoint document)."""
+    from validator._profile import edition_profile
+
+    for edition in EDITIONS.values():
+        if edition.holds(RULES[rule_id]):
+            return edition_profile(edition)
+    return DEFAULT_PROFILE
+
+
 def breaking_requests(rule_id: str, *, profile: Profile | None = None) -> st.SearchStrategy[Any]:
-    """Bodies that break exactly ``rule_id`` (a request rule) and no other rule."""
+    """Bodies that break exactly ``rule_id`` (a request rule) and no other rule.
+
+    Without a profile: OpenAI's, in the first edition that holds the rule."""
     if rule_id not in BREAKERS:
         raise ValueError(f"no breaking strategy for {rule_id!r}; breakable: {BREAKABLE_RULES}")
-    profile = profile or DEFAULT_PROFILE
+    profile = profile or home_profile(rule_id)
     fn = BREAKERS[rule_id]
 
     @st.composite

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from validator import FAMILIES, RULES, Family, Profile
 
-from ._bodies import PROMPT, Case, features_used, fit_to_features
+from ._bodies import FREE_SIZE_MODEL, PROMPT, Case, features_used, fit_to_features
 from ._cases import run_cases
 from ._checks import NO_SERVER_ERROR, URL_FETCHABLE, VALID_REQUEST_ACCEPTED, expect_served
 from ._options import Level, get_options
@@ -172,6 +172,12 @@ CASES = [
         },
         ("image.format", "image.transparency"),
         ("gpt-image", "b64_json_responses", "output_formats", "transparency"),
+    ),
+    Case(
+        "gpt-image-2-free-size",
+        {"model": FREE_SIZE_MODEL, "prompt": PROMPT, "size": "1280x720", "quality": "low"},
+        ("image.size", "response.echo.matches_request", "response.echo.resolved"),
+        ("gpt-image", "b64_json_responses"),
     ),
     Case(
         "gpt-image-implied-by-moderation",

@@ -18,7 +18,8 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route, request_response
 from starlette.types import Receive, Scope, Send
 
-from validator import DEFAULT_PROFILE, Level, Profile, Violation, resolve_model, validate_request
+from validator import Level, Profile, Violation, resolve_model, validate_request
+from validator._profile import profile_with_edition
 
 from ._errors import (
     JSON,
@@ -233,7 +234,12 @@ class ReferenceServer:
             first = _first(violations)
             raise ApiError(400, first.message, param=first.param, code=_error_code(first))
         resolved = resolve_model(body, profile=self.profile)
-        plan = plan_request(body, family=resolved.family, model=resolved.name)
+        plan = plan_request(
+            body,
+            family=resolved.family,
+            model=resolved.name,
+            free_size=self.profile.custom_sizes_for(resolved.name) is not None,
+        )
         headers = {"x-request-id": _request_id()}
         if plan.family == "gpt-image" and plan.stream:
             return StreamingResponse(
@@ -301,6 +307,7 @@ def create_app(
     *,
     api_key: str | None = None,
     profile: Profile | None = None,
+    edition: str | None = None,
     url_ttl: float = 3600,
     max_stored_images: int = 512,
     clock: Callable[[], float] = time.monotonic,
@@ -309,6 +316,8 @@ def create_app(
 
     ``api_key``: when set, ``Authorization: Bearer <api_key>`` is required (401 otherwise).
     ``profile``: the model names served and their families (default: OpenAI's own).
+    ``edition``: the edition of the official text to serve instead of the profile's
+    (``2026-08``: gpt-image-2 at WIDTHxHEIGHT sizes).
     ``url_ttl``: seconds an image URL stays valid (the document says 60 minutes).
     ``max_stored_images``: how many URL images are kept; the oldest is evicted first.
     ``clock``: monotonic seconds, for the URL expiry (injectable for tests).
@@ -317,7 +326,7 @@ def create_app(
         raise ValueError("api_key must be a non-empty string or None")
     server = ReferenceServer(
         api_key=api_key,
-        profile=profile if profile is not None else DEFAULT_PROFILE,
+        profile=profile_with_edition(profile, edition),
         store=ImageStore(ttl=url_ttl, max_items=max_stored_images, clock=clock),
     )
     routes = [

@@ -24,6 +24,13 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     )
     p.add_argument("--profile", default=None, help="a profile TOML file (model names, families)")
     p.add_argument(
+        "--edition",
+        default=None,
+        choices=["document", "2026-08"],
+        help="edition of the official text to serve (default: the profile's, else document; "
+        "2026-08 serves gpt-image-2 at WIDTHxHEIGHT sizes)",
+    )
+    p.add_argument(
         "--url-ttl", type=float, default=3600, help="seconds image URLs stay valid (default 3600)"
     )
     p.add_argument(
@@ -50,13 +57,16 @@ def main(argv: list[str] | None = None, *, prog: str = PROG) -> int:
     except ImportError as exc:  # pragma: no cover - broken installation
         print(f"{prog}: cannot import the server: {exc}", file=sys.stderr)
         return 1
-    profile = None
-    if args.profile is not None:
-        try:
-            profile = Profile.from_toml(args.profile)
-        except ProfileError as exc:
-            print(f"{prog}: error: {exc}", file=sys.stderr)
-            return 2
+    from validator._profile import profile_with_edition
+
+    try:
+        if args.profile is not None:
+            profile = Profile.from_toml(args.profile, edition=args.edition)
+        else:
+            profile = profile_with_edition(None, args.edition)
+    except ProfileError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
     if not 0 <= args.port <= 65535:
         print(f"{prog}: error: --port must be between 0 and 65535", file=sys.stderr)
         return 2
@@ -71,7 +81,8 @@ def main(argv: list[str] | None = None, *, prog: str = PROG) -> int:
     auth = "required" if api_key else "off"
     where = f"http://{host}:{args.port}{API_PREFIX}" if args.port else f"{host}, a free port"
     print(
-        f"reference server: {where} (profile {profile.name if profile else 'openai'}, auth {auth})",
+        f"reference server: {where} (profile {profile.name}, edition {profile.edition.name}, "
+        f"auth {auth})",
         file=sys.stderr,
     )
     try:

@@ -61,6 +61,9 @@ class Plan:
     response_format: Literal["url", "b64_json"] = "url"
     unconstrained: bool = False
     """The model is served without per-model rules (a profile's ``unconstrained``)."""
+    free_size: bool = False
+    """The model takes free WIDTHxHEIGHT sizes under the edition (gpt-image-2 in 2026-08):
+    the size generated is the size asked, and it is echoed."""
 
     @property
     def size(self) -> str:
@@ -100,8 +103,12 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def plan_request(body: dict[str, Any], *, family: str | None, model: str | None) -> Plan:
-    """Resolve a validated body into a Plan; ``family`` None (unconstrained) acts as gpt-image."""
+def plan_request(
+    body: dict[str, Any], *, family: str | None, model: str | None, free_size: bool = False
+) -> Plan:
+    """Resolve a validated body into a Plan; ``family`` None (unconstrained) acts as gpt-image.
+
+    ``free_size``: the model takes free WIDTHxHEIGHT sizes (the edition says so)."""
     prompt = body.get("prompt")
     prompt = prompt if isinstance(prompt, str) else ""
     n = _int(body.get("n"), 1, 1, MAX_N)
@@ -129,6 +136,7 @@ def plan_request(body: dict[str, Any], *, family: str | None, model: str | None)
     return Plan(
         family="gpt-image",
         unconstrained=family is None,
+        free_size=free_size,
         response_format="url" if asked_format == "url" else "b64_json",
         model=model,
         prompt=prompt,
@@ -148,12 +156,13 @@ def echoed(plan: Plan) -> dict[str, str]:
     """The resolved settings a GPT image response echoes.
 
     ``size`` and ``quality`` are left out when the value is outside the response enums
-    (possible only for unconstrained models asked for, say, 256x256 or hd).
+    (possible only for unconstrained models asked for, say, 256x256 or hd); a model
+    taking free sizes echoes the WIDTHxHEIGHT it generated.
     """
     out = {"background": plan.background, "output_format": plan.output_format}
     if plan.quality in _IMAGE_TOKENS:
         out["quality"] = plan.quality
-    if plan.size in _IMAGE_TOKENS["medium"]:
+    if plan.size in _IMAGE_TOKENS["medium"] or plan.free_size:
         out["size"] = plan.size
     return out
 

@@ -32,9 +32,9 @@ pytestmark = pytest.mark.usefixtures("suite_env")
 GENERATIONS = "/v1/images/generations"
 VALID = b'{"model": "dall-e-2", "prompt": "a red apple", "size": "256x256"}'
 HTML = b"<html><body><h1>Not here</h1></body></html>"
-# A few tests of each kind: served, refused, malformed JSON, wrong method.
+# A few tests of each kind: served (the quick plan's), refused, malformed JSON, wrong method.
 NARROW = (
-    "(test_fixed_valid_request and gpt-image-n2-low) or request.n.range "
+    "test_planned_request or request.n.range "
     "or test_malformed_json_is_refused or test_wrong_method_is_refused"
 )
 

@@ -94,6 +94,8 @@ def test_quick_plan_covers_its_universe_within_budget(plan: Plan) -> None:
     assert plan.generations == sum(r.images for r in plan.served)
     # every request rule is broken for each family it judges differently, free of images
     for rule_id in BREAKABLE_RULES:
+        if not DEFAULT_PROFILE.edition.holds(RULES[rule_id]):
+            continue  # a rule of another edition: not part of a run of the document's
         families = plan.families.get(rule_id)
         want = {None} if families is None else set(families)
         got = {c.family for r in plan.refused_for(rule_id) for c in r.cases if c.rule == rule_id}

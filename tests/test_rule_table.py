@@ -61,6 +61,7 @@ def test_messages_name_the_true_source(rule_id):
         "document": "The document:",
         "openapi": "The official schema:",
         "observed": f"Observed on the live API (evidence: {rule.evidence}):",
+        "2026-08": "The official text of 2026-08-21:",
     }[rule.source]
     assert message == f'something is wrong. {label} "{rule.quote}"'
 

@@ -11,10 +11,10 @@ from conformance_tests.strategies import (
     BREAKABLE_RULES,
     BREAKERS,
     breaking_requests,
+    home_profile,
     valid_requests,
 )
 from validator import (
-    DEFAULT_PROFILE,
     RULES,
     Profile,
     RequestInvalid,
@@ -60,7 +60,7 @@ def test_each_rule_fires_alone_and_names_its_param(rule_id):
     @settings(max_examples=25, suppress_health_check=list(HealthCheck), deadline=None)
     @given(breaking_requests(rule_id))
     def check(body):
-        found = validate_request(body)
+        found = validate_request(body, profile=home_profile(rule_id))
         assert {v.rule for v in found} == {rule_id}
         for v in found:
             assert v.level == rule.level
@@ -88,7 +88,8 @@ def test_breakers_do_not_filter_much(rule_id):
     )
     @given(st.data())
     def draw(data):
-        outcomes.append(rules_of(fn(data.draw, DEFAULT_PROFILE)) == {rule_id})
+        profile = home_profile(rule_id)
+        outcomes.append(rules_of(fn(data.draw, profile), profile) == {rule_id})
 
     draw()
     assert sum(outcomes) >= 0.9 * len(outcomes), f"{rule_id}: {outcomes.count(False)} unclean draws"

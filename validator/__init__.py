@@ -11,12 +11,22 @@ The public API::
     validate_exchange(status, *, content_type=None, body=b"", situation="any") -> list[Violation]
     check_request(body, *, profile=None)  # raises RequestInvalid
     resolve_model(body, *, profile=None) -> ResolvedModel
+    edition_profile("2026-08") -> Profile  # OpenAI's own behaviour in another edition
 
-An empty list means no rule is broken. Every rule is in ``RULES`` (see docs/rules.md).
+The edition of the official text a profile is judged by is ``profile.edition``
+(``document``, the default, or ``2026-08``: see docs/editions.md). An empty list means no rule is broken. Every rule is in ``RULES`` (see docs/rules.md).
 """
 
+from ._editions import EDITIONS, Edition
 from ._models import FAMILIES, Family, ResolvedModel
-from ._profile import DEFAULT_PROFILE, FEATURES, Profile, ProfileError
+from ._profile import (
+    DEFAULT_PROFILE,
+    FEATURES,
+    Profile,
+    ProfileError,
+    edition_profile,
+    profile_with_edition,
+)
 from ._rules import RULES, Rule
 from ._rules._context import FetchedImage
 from ._sse import parse_sse
@@ -36,9 +46,11 @@ from ._violation import Level, RequestInvalid, Violation
 __all__ = [
     "CLOCK_SKEW",
     "DEFAULT_PROFILE",
+    "EDITIONS",
     "FAMILIES",
     "FEATURES",
     "RULES",
+    "Edition",
     "Family",
     "FetchedImage",
     "Level",
@@ -49,7 +61,9 @@ __all__ = [
     "Rule",
     "Violation",
     "check_request",
+    "edition_profile",
     "parse_sse",
+    "profile_with_edition",
     "recording_window",
     "resolve_model",
     "validate_error",

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ._models import DEFAULT_MODEL, DOCUMENT_MODELS, FAMILIES, Family
+from ._editions import DEFAULT_EDITION, CustomSizes, Edition, EditionError, get_edition
+from ._models import DEFAULT_MODEL, FAMILIES, Family
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -39,8 +40,9 @@ class Profile:
     """What a target serves: model names and their families, features, and gating policy."""
 
     name: str = "openai"
-    models: Mapping[str, Family | None] = field(default_factory=lambda: dict(DOCUMENT_MODELS))
-    """Model name -> family it behaves like (None: served, but no per-model rules apply)."""
+    models: Mapping[str, Family | None] = None  # type: ignore[assignment]
+    """Model name -> family it behaves like (None: served, but no per-model rules apply).
+    Default: the models the edition lists."""
     default_model: str = DEFAULT_MODEL
     """The model used when a request names none and no GPT-image-only parameter is given."""
     features: frozenset[str] = frozenset(FEATURES)
@@ -50,10 +52,33 @@ class Profile:
     """Whether the target checks API keys; None means "when an API key is given"."""
     known_failures: Mapping[str, str] = field(default_factory=dict)
     """Rule id -> reason, for rules the target is known to fail."""
+    edition: Edition = DEFAULT_EDITION
+    """The edition of the official text the target is judged by (see docs/editions.md)."""
+    custom_size_models: frozenset[str] = None  # type: ignore[assignment]
+    """The model names that take free WIDTHxHEIGHT sizes within the edition's limits.
+    Default: those the edition lists that the profile serves."""
     _memo: dict[Any, Any] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False
     )
     """The validator's memo of pure rule answers under this profile (see Rule.pure)."""
+
+    def __post_init__(self) -> None:
+        edition = get_edition(self.edition)
+        object.__setattr__(self, "edition", edition)
+        if self.models is None:
+            object.__setattr__(self, "models", dict(edition.models))
+        if self.custom_size_models is None:
+            served = frozenset(m for m in edition.custom_size_models if m in self.models)
+            object.__setattr__(self, "custom_size_models", served)
+        else:
+            object.__setattr__(self, "custom_size_models", frozenset(self.custom_size_models))
+
+    def custom_sizes_for(self, model: str | None) -> CustomSizes | None:
+        """The WIDTHxHEIGHT limits ``model`` takes under this profile; None: only the
+        listed sizes."""
+        if model is not None and model in self.custom_size_models:
+            return self.edition.custom_sizes
+        return None
 
     def family_of(self, model: str) -> tuple[bool, Family | None]:
         """Return (known, family) for a model name."""
@@ -69,8 +94,13 @@ class Profile:
         return feature in self.features
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any], *, source: str = "<mapping>") -> Profile:
-        """Build a profile from parsed TOML (see docs/profiles.md for the format)."""
+    def from_mapping(
+        cls, data: Mapping[str, Any], *, source: str = "<mapping>", edition: str | None = None
+    ) -> Profile:
+        """Build a profile from parsed TOML (see docs/profiles.md for the format).
+
+        ``edition``, when given, replaces the file's ``edition``."""
+        edition_override = edition
         allowed = {
             "name",
             "models",
@@ -80,13 +110,20 @@ class Profile:
             "strict",
             "auth",
             "known_failures",
+            "edition",
         }
         unknown = sorted(set(data) - allowed)
         if unknown:
             raise ProfileError(f"{source}: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
+        try:
+            edition = get_edition(edition_override or data.get("edition", DEFAULT_EDITION.name))
+        except EditionError as exc:
+            raise ProfileError(f"{source}: {exc}") from None
         models: dict[str, Family | None] = {}
+        custom: set[str] = set()
         if data.get("include_document_models", True):
-            models.update(DOCUMENT_MODELS)
+            models.update(edition.models)
+            custom.update(edition.custom_size_models)
         raw_models = data.get("models", {})
         if not isinstance(raw_models, Mapping):
             raise ProfileError(f"{source}: [models] must be a table of model name = family")
@@ -95,10 +132,16 @@ class Profile:
                 models[str(name)] = None
             elif fam in FAMILIES:
                 models[str(name)] = fam
+            elif isinstance(fam, str) and fam in edition.models:
+                # "behaves like" a model the edition lists: its family and its sizes.
+                models[str(name)] = edition.models[fam]
+                if fam in edition.custom_size_models:
+                    custom.add(str(name))
             else:
                 raise ProfileError(
-                    f"{source}: model {name!r} has family {fam!r}; "
-                    f"expected one of {[*FAMILIES, UNCONSTRAINED]}"
+                    f"{source}: model {name!r} has family {fam!r}; expected one of "
+                    f"{[*FAMILIES, UNCONSTRAINED]} or a model of edition {edition.name!r} "
+                    f"({', '.join(edition.models)})"
                 )
         features = data.get("features", sorted(FEATURES))
         if not isinstance(features, list) or not all(isinstance(f, str) for f in features):
@@ -129,11 +172,15 @@ class Profile:
             strict=bool(data.get("strict", False)),
             auth=auth,
             known_failures=dict(known_failures),
+            edition=edition,
+            custom_size_models=frozenset(n for n in custom if n in models),
         )
 
     @classmethod
-    def from_toml(cls, path: str | Path) -> Profile:
-        """Load a profile from a TOML file; raises ProfileError with the reason."""
+    def from_toml(cls, path: str | Path, *, edition: str | None = None) -> Profile:
+        """Load a profile from a TOML file; raises ProfileError with the reason.
+
+        ``edition``, when given, replaces the file's ``edition``."""
         p = Path(path)
         try:
             data = tomllib.loads(p.read_text(encoding="utf-8"))
@@ -141,8 +188,44 @@ class Profile:
             raise ProfileError(f"cannot read profile {p}: {exc.strerror or exc}") from None
         except tomllib.TOMLDecodeError as exc:
             raise ProfileError(f"profile {p} is not valid TOML: {exc}") from None
-        return cls.from_mapping(data, source=str(p))
+        return cls.from_mapping(data, source=str(p), edition=edition)
 
 
 DEFAULT_PROFILE = Profile()
 """OpenAI's own behaviour, as the document describes it."""
+
+_EDITION_PROFILES: dict[str, Profile] = {DEFAULT_EDITION.name: DEFAULT_PROFILE}
+
+
+def edition_profile(edition: str | Edition) -> Profile:
+    """OpenAI's own behaviour as ``edition`` describes it (one shared profile per edition);
+    raises ProfileError for an unknown edition."""
+    try:
+        ed = get_edition(edition)
+    except EditionError as exc:
+        raise ProfileError(str(exc)) from None
+    if ed.name not in _EDITION_PROFILES:
+        _EDITION_PROFILES[ed.name] = Profile(edition=ed)
+    return _EDITION_PROFILES[ed.name]
+
+
+def profile_with_edition(profile: Profile | None, edition: str | Edition | None) -> Profile:
+    """``profile`` (default: OpenAI's) judged by ``edition`` instead (None: unchanged).
+
+    A profile built from the edition's defaults switches to the other edition's models;
+    one with its own models keeps them and gains the edition's sizes and quotes."""
+    base = profile or DEFAULT_PROFILE
+    if edition is None:
+        return base
+    if base is DEFAULT_PROFILE or base in _EDITION_PROFILES.values():
+        return edition_profile(edition)
+    try:
+        ed = get_edition(edition)
+    except EditionError as exc:
+        raise ProfileError(str(exc)) from None
+    if ed is base.edition:
+        return base
+    own = {k: v for k, v in base.models.items() if k not in base.edition.models}
+    custom = (base.custom_size_models - base.edition.custom_size_models) | ed.custom_size_models
+    models = {**ed.models, **own}
+    return replace(base, edition=ed, models=models, custom_size_models=custom)

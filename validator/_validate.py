@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ._models import GPT_IMAGE_ONLY_PARAMS, IMPLIED_GPT_IMAGE_MODEL, ResolvedModel
-from ._profile import DEFAULT_PROFILE, Profile
+from ._profile import DEFAULT_PROFILE, Profile, profile_with_edition
 from ._rules import RULES, Rule, rules_of
 from ._rules._context import (
     ErrorContext,
@@ -38,10 +38,20 @@ _MEMO_LIMIT = 8192
 _MEMO_TYPES = (str, int, float, bool, type(None))
 
 
-def resolve_model(body: Any, *, profile: Profile | None = None) -> ResolvedModel:
+def _profile(profile: Profile | None, edition: str | None) -> Profile:
+    """The profile to judge by: ``profile`` (default OpenAI's), in ``edition`` when given
+    (raises ProfileError for an unknown edition)."""
+    if edition is None:
+        return profile or DEFAULT_PROFILE
+    return profile_with_edition(profile, edition)
+
+
+def resolve_model(
+    body: Any, *, profile: Profile | None = None, edition: str | None = None
+) -> ResolvedModel:
     """Which model a request body selects: the explicit model, else a GPT image model when a
     parameter specific to the GPT image models is given, else the default (dall-e-2)."""
-    profile = profile or DEFAULT_PROFILE
+    profile = _profile(profile, edition)
     model: Any = None
     implied_by: str | None = None
     if isinstance(body, Mapping):
@@ -75,9 +85,13 @@ def _resolve(model: str | None, implied_by: str | None, profile: Profile) -> Res
     return ResolvedModel(name=profile.default_model, family=family, source="default", known=known)
 
 
-def validate_request(body: Any, *, profile: Profile | None = None) -> list[Violation]:
-    """Every rule the request body breaks; ``[]`` means valid. Never raises for a JSON value."""
-    profile = profile or DEFAULT_PROFILE
+def validate_request(
+    body: Any, *, profile: Profile | None = None, edition: str | None = None
+) -> list[Violation]:
+    """Every rule the request body breaks; ``[]`` means valid. Never raises for a JSON value.
+
+    ``edition`` (``document``, ``2026-08``): judge by that edition instead of the profile's."""
+    profile = _profile(profile, edition)
     if not isinstance(body, dict):
         return list(_BODY_RULE.run(body))
     model = resolve_model(body, profile=profile)
@@ -111,9 +125,11 @@ def validate_request(body: Any, *, profile: Profile | None = None) -> list[Viola
     return out
 
 
-def check_request(body: Any, *, profile: Profile | None = None, strict: bool = True) -> None:
+def check_request(
+    body: Any, *, profile: Profile | None = None, strict: bool = True, edition: str | None = None
+) -> None:
     """Raise RequestInvalid when the body breaks a rule (with ``strict=False``, a MUST rule)."""
-    violations = validate_request(body, profile=profile)
+    violations = validate_request(body, profile=profile, edition=edition)
     if not strict:
         violations = [v for v in violations if v.level is Level.MUST]
     if violations:
@@ -125,9 +141,15 @@ def _request_dict(request: Any) -> dict[str, Any]:
 
 
 def _image_context(
-    payload: Any, path: str, request: dict[str, Any], model: ResolvedModel, echoed_size: Any
+    payload: Any,
+    path: str,
+    request: dict[str, Any],
+    model: ResolvedModel,
+    echoed_size: Any,
+    profile: Profile,
 ) -> ImageContext:
-    size, allowed = expected_size(request, model, echoed_size)
+    custom = profile.custom_sizes_for(model.name)
+    size, allowed = expected_size(request, model, echoed_size, custom)
     background = request.get("background") if model.family != "dall-e-2" else None
     return ImageContext(
         b64=payload,
@@ -137,6 +159,7 @@ def _image_context(
         allowed_sizes=allowed,
         transparent=background == "transparent",
         opaque=background == "opaque",
+        profile=profile,
     )
 
 
@@ -162,6 +185,7 @@ def validate_response(
     check_images: bool = True,
     fetched: Mapping[int, FetchedImage] | None = None,
     received_at: tuple[float, float] | None = None,
+    edition: str | None = None,
 ) -> list[Violation]:
     """Every rule a parsed non-streaming response breaks, given the request that produced it.
 
@@ -172,7 +196,7 @@ def validate_response(
     must then fall within ``CLOCK_SKEW`` (300 s) of it; without it, ``created`` need only
     be a plausible time. Never raises for JSON values.
     """
-    profile = profile or DEFAULT_PROFILE
+    profile = _profile(profile, edition)
     req = _request_dict(request)
     model = resolve_model(req, profile=profile)
     window = _window(received_at)
@@ -186,12 +210,19 @@ def validate_response(
         for i, item in enumerate(response["data"]):
             if isinstance(item, dict) and item.get("b64_json") is not None:
                 ictx = _image_context(
-                    item["b64_json"], f"/data/{i}/b64_json", req, model, response.get("size")
+                    item["b64_json"],
+                    f"/data/{i}/b64_json",
+                    req,
+                    model,
+                    response.get("size"),
+                    profile,
                 )
                 out.extend(_run_image_rules(ictx))
     for i, got in sorted((fetched or {}).items()):
         if check_images and got.status == 200 and not got.error:
-            ictx = _image_context(got.body, f"/data/{i}/url", req, model, response.get("size"))
+            ictx = _image_context(
+                got.body, f"/data/{i}/url", req, model, response.get("size"), profile
+            )
             out.extend(
                 Violation(
                     v.rule, v.level, f"the image at data[{i}].url: {v.message}", v.param, v.path
@@ -230,12 +261,19 @@ def validate_exchange(
 
 
 def validate_image_bytes(
-    request: Any, data: bytes, *, profile: Profile | None = None, echoed_size: Any = None
+    request: Any,
+    data: bytes,
+    *,
+    profile: Profile | None = None,
+    echoed_size: Any = None,
+    edition: str | None = None,
 ) -> list[Violation]:
     """The image rules for raw image bytes (for instance, an image fetched from a returned url)."""
+    profile = _profile(profile, edition)
     req = _request_dict(request)
     model = resolve_model(req, profile=profile)
-    return _run_image_rules(_image_context(data, "", req, model, echoed_size), skip_base64=True)
+    ictx = _image_context(data, "", req, model, echoed_size, profile)
+    return _run_image_rules(ictx, skip_base64=True)
 
 
 def validate_stream(
@@ -245,13 +283,14 @@ def validate_stream(
     profile: Profile | None = None,
     content_type: str | None = None,
     check_images: bool = True,
+    edition: str | None = None,
 ) -> list[Violation]:
     """Every rule a streamed answer breaks, given the request.
 
     ``events`` is a list of ``{"event": name or None, "data": parsed JSON}`` in arrival
     order, as ``parse_sse`` returns. ``content_type``, when given, is checked too.
     """
-    profile = profile or DEFAULT_PROFILE
+    profile = _profile(profile, edition)
     req = _request_dict(request)
     if not isinstance(events, list):
         events = []
@@ -269,7 +308,7 @@ def validate_stream(
                 and "b64_json" in data
             ):
                 ictx = _image_context(
-                    data["b64_json"], f"/{i}/data/b64_json", req, model, data.get("size")
+                    data["b64_json"], f"/{i}/data/b64_json", req, model, data.get("size"), profile
                 )
                 if data["type"] == PARTIAL:
                     ictx.transparent = False
@@ -278,11 +317,18 @@ def validate_stream(
 
 
 def validate_error(
-    status: Any, body: Any, *, request: Any = None, profile: Profile | None = None
+    status: Any,
+    body: Any,
+    *,
+    request: Any = None,
+    profile: Profile | None = None,
+    edition: str | None = None,
 ) -> list[Violation]:
     """Every rule an error answer breaks. With ``request``, also that an invalid request
     got 400 and that ``error.param`` names one of its faults."""
-    faults = validate_request(request, profile=profile) if request is not None else None
+    faults = (
+        validate_request(request, profile=profile, edition=edition) if request is not None else None
+    )
     ctx = ErrorContext(status=status, body=body, request=request, request_violations=faults)
     out: list[Violation] = []
     for r in _ERROR_RULES:

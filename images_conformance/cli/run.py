@@ -16,6 +16,7 @@ _FORWARDED = {
     "base_url": "--conformance-base-url",
     "api_key": "--conformance-api-key",
     "profile": "--conformance-profile",
+    "edition": "--conformance-edition",
     "level": "--conformance-level",
     "timeout": "--conformance-timeout",
     "seed": "--conformance-seed",
@@ -32,6 +33,11 @@ def run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--base-url", metavar="URL", help="API base URL, e.g. http://host:port/v1")
     parser.add_argument("--api-key", metavar="KEY", help="API key (default: $OPENAI_API_KEY)")
     parser.add_argument("--profile", metavar="FILE", help="TOML profile of the target")
+    parser.add_argument(
+        "--edition",
+        choices=["document", "2026-08"],
+        help="edition of the official text to judge by (default: the profile's, else document)",
+    )
     parser.add_argument(
         "--level",
         "--conformance-level",

@@ -38,7 +38,15 @@ from images_conformance.report import (
     write_report,
 )
 from images_conformance.report.terminal import finding_paragraph
-from validator import DEFAULT_PROFILE, RULES, Profile, ProfileError, Violation, recording_window
+from validator import (
+    DEFAULT_PROFILE,
+    RULES,
+    Profile,
+    ProfileError,
+    Violation,
+    profile_with_edition,
+    recording_window,
+)
 
 PROG = "images-conformance validate-cassette"
 CASSETTE_SUFFIXES = (".yaml", ".yml", ".json", ".yaml.gz", ".yml.gz", ".json.gz")
@@ -71,6 +79,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="TOML profile of the target that answered (model names, features); "
         "default: OpenAI's own behaviour",
+    )
+    p.add_argument(
+        "--edition",
+        choices=["document", "2026-08"],
+        help="edition of the official text to judge by (default: the profile's, else "
+        "document; 2026-08 adds gpt-image-2 and its WIDTHxHEIGHT sizes)",
     )
     p.add_argument(
         "--no-images",
@@ -343,19 +357,20 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
         return int(exc.code or 0)
-    profile = DEFAULT_PROFILE
-    if args.profile:
-        try:
-            profile = Profile.from_toml(args.profile)
-        except ProfileError as exc:
-            print(f"{PROG}: {exc}", file=sys.stderr)
-            return 2
+    try:
+        if args.profile:
+            profile = Profile.from_toml(args.profile, edition=args.edition)
+        else:
+            profile = profile_with_edition(DEFAULT_PROFILE, args.edition)
+    except ProfileError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 2
     results = validate_paths(
         args.paths, profile=profile, check_images=not args.no_images, strict_auth=args.strict_auth
     )
     report = build(results, profile=profile, strict=args.strict)
     code = report["verdict"]["exit_code"]
-    line = _summary(results, args.strict, code)
+    line = _summary(results, args.strict, code) + f" (edition {profile.edition.name})"
     if args.report:
         try:
             json_path, md_path, page = write_report(report, args.report)
@@ -364,7 +379,11 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(f"report: {json_path} (summary: {md_path}, page: {page})", file=sys.stderr)
     if args.json:
-        json.dump(_as_json(results, args.strict, code), sys.stdout, indent=2)
+        json.dump(
+            {"edition": profile.edition.name, **_as_json(results, args.strict, code)},
+            sys.stdout,
+            indent=2,
+        )
         print(file=sys.stdout)
     else:
         paragraph = finding_paragraph(report)  # once, before the per-exchange findings

@@ -143,7 +143,13 @@ def build_report(cases: Iterable[Case], *, context: Context) -> dict[str, Any]:
     baseline = dict(ctx.baseline)
     baseline.update(profile.known_failures)
     tests = list(cases)
-    entries = rule_entries(tests, features=profile.features, strict=ctx.strict, baseline=baseline)
+    entries = rule_entries(
+        tests,
+        features=profile.features,
+        strict=ctx.strict,
+        baseline=baseline,
+        edition=profile.edition,
+    )
     gating = [e["id"] for e in entries if e["gating"]]
     ran = any(t.ran for t in tests)
     code, status, message = decide_verdict(gating, ran, ctx)
@@ -157,6 +163,7 @@ def build_report(cases: Iterable[Case], *, context: Context) -> dict[str, Any]:
             "embedded": ctx.embedded,
             "profile": profile.name,
             "profile_path": ctx.profile_path,
+            "edition": profile.edition.name,
             "features": sorted(profile.features),
             "auth": profile.auth if profile.auth is not None else bool(ctx.auth),
         },

@@ -96,12 +96,17 @@ def rule_entries(
     features: Iterable[str],
     strict: bool,
     baseline: Mapping[str, str],
+    edition: Any = None,
 ) -> list[dict[str, Any]]:
-    """One entry per rule (see the module docstring for how the outcome is decided)."""
+    """One entry per rule (see the module docstring for how the outcome is decided).
+
+    ``edition``: the Edition judged by; a rule it does not hold has no entry."""
     tests = list(tests)
     offered = set(features)
     catalogue = rule_catalogue(r for t in tests for r in t.rules)
     entries = []
+    if edition is not None:
+        catalogue = [i for i in catalogue if i.id not in RULES or edition.holds(RULES[i.id])]
     for info in catalogue:
         carrying = [t for t in tests if info.id in t.rules]
         failures: list[str] = []

@@ -39,6 +39,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         f"## images-conformance: {icon} {word} (exit code {verdict['exit_code']})",
         "",
         f"Target `{target['base_url'] or 'embedded reference server'}` · profile `{target['profile']}`"
+        f" · edition `{target.get('edition', 'document')}`"
         f" · level `{run['level']}` · strict {'on' if run['strict'] else 'off'}"
         f" · seed {run['seed']} · suite {report['suite']['version']} · {run['duration_s']:.1f} s",
         "",

@@ -25,7 +25,8 @@ def summary_lines(
     """The lines of the summary, each with its colour."""
     verdict, cost, base = report["verdict"], report["cost"], report["baseline"]
     ok = verdict["exit_code"] == 0
-    line = f"verdict: {verdict['status'].upper()} (exit code {verdict['exit_code']})"
+    edition = report["target"].get("edition", "document")
+    line = f"verdict: {verdict['status'].upper()} (exit code {verdict['exit_code']}, edition {edition})"
     if verdict["message"]:
         line += f": {verdict['message']}"
     out: list[Line] = [(line, "green" if ok else "red")]

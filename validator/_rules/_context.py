@@ -79,6 +79,8 @@ class ImageContext:
     opaque: bool
     info: Any = None
     """The inspection result, filled once by the image rules (see _images.py)."""
+    profile: Profile | None = None
+    """The profile judged by (its edition chooses the quotes)."""
 
 
 @dataclass

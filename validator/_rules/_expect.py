@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .._editions import CustomSizes, parse_size
 from .._models import DEFAULT_SIZE, ENUMS, RESOLVED_SIZES, ResolvedModel
 from ._context import is_int
 
@@ -41,13 +42,38 @@ def expected_format(request: dict[str, Any], model: ResolvedModel) -> str | None
     return None
 
 
+def custom_size_asked(request: dict[str, Any], custom: CustomSizes | None) -> str | None:
+    """The WIDTHxHEIGHT a request asks of a model taking free sizes (None: none asked)."""
+    size = request.get("size")
+    wh = parse_size(size) if custom is not None else None
+    return size if wh is not None and custom is not None and custom.valid(*wh) else None
+
+
+def valid_custom_echo(value: Any, custom: CustomSizes | None) -> bool:
+    """Whether an echoed size is a size a model taking free sizes may report."""
+    wh = parse_size(value) if custom is not None else None
+    return wh is not None and custom is not None and custom.valid(*wh)
+
+
 def expected_size(
-    request: dict[str, Any], model: ResolvedModel, echoed: Any = None
+    request: dict[str, Any],
+    model: ResolvedModel,
+    echoed: Any = None,
+    custom: CustomSizes | None = None,
 ) -> tuple[str | None, tuple[str, ...] | None]:
-    """(exact size, or None) and (the sizes allowed when no exact one is known)."""
+    """(exact size, or None) and (the sizes allowed when no exact one is known).
+
+    ``custom``: the free-size limits of the model under the edition, if it takes them."""
     size = request.get("size")
     if isinstance(size, str) and size in ENUMS["size"] and size != "auto":
         return size, None
+    asked = custom_size_asked(request, custom)
+    if asked is not None:
+        return asked, None
+    if custom is not None and valid_custom_echo(echoed, custom):
+        return echoed, None
+    if custom is not None:
+        return None, None  # auto: any size the model may choose
     if model.family in ("dall-e-2", "dall-e-3"):
         return DEFAULT_SIZE[model.family], None
     if isinstance(echoed, str) and echoed in RESOLVED_SIZES:

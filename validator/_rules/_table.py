@@ -33,11 +33,15 @@ SOURCES: dict[str, Source] = {
     "observed": Source(
         "spec/observed-behaviour.md", "Observed on the live API (evidence: {evidence}):"
     ),
+    "2026-08": Source(
+        "spec/openapi-2026-08-create-image-request.yaml", "The official text of 2026-08-21:"
+    ),
 }
 """Source key -> (file, message label). ``document``: the endpoint document, the
 authority; ``openapi``: the official OpenAPI description (types, required keys);
 ``observed``: what the live API was seen doing, with public evidence (a rule resting on
-it alone is SHOULD unless the other two decide the case)."""
+it alone is SHOULD unless the other two decide the case); ``2026-08``: the official
+CreateImageRequest of 2026-08-21, the text of the edition of that name (see _editions.py)."""
 
 
 @dataclass(frozen=True)
@@ -111,22 +115,33 @@ class Rule:
     def run(self, ctx: Any) -> list[Violation]:
         """Run the check on ``ctx`` and turn its findings into violations."""
         out: list[Violation] = []
+        edition = getattr(getattr(ctx, "profile", None), "edition", None)
         for found in self.check(ctx):
-            out.append(self.violation(found))
+            out.append(self.violation(found, edition))
         return out
 
-    def violation(self, found: Finding | str) -> Violation:
-        """The Violation for one finding of this rule."""
+    def cites(self, edition: Any = None) -> tuple[str, str]:
+        """(source key, quote) this rule cites under ``edition`` (an Edition; None: its own)."""
+        return edition.quote_of(self) if edition is not None else (self.source, self.quote)
+
+    def violation(self, found: Finding | str, edition: Any = None) -> Violation:
+        """The Violation for one finding of this rule (quoting ``edition``'s text, if given)."""
         if isinstance(found, str):
             found = Finding(found)
         param = (self.params[0] if self.params else None) if found.param == "" else found.param
+        source, quote = self.cites(edition)
+        label = (
+            self.source_label
+            if source == self.source
+            else SOURCES[source].label.format(evidence="")
+        )
         path = found.path
         if path is None:
             path = f"/{param}" if (self.kind == "request" and param) else ""
         return Violation(
             rule=self.id,
             level=self.level,
-            message=f'{found.message}. {self.source_label} "{self.quote}"',
+            message=f'{found.message}. {label} "{quote}"',
             param=param,
             path=path,
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from .._editions import CustomSizes, parse_size
 from .._models import (
     ENUMS,
     PROMPT_MAX_CHARS,
@@ -649,8 +650,10 @@ def partial_images_needs_stream(ctx: RequestContext) -> Iterator[str]:
     pure=True,
 )
 def size_enum(ctx: RequestContext) -> Iterator[str]:
-    """size is one of the eight sizes of the document, or null."""
-    yield from _enum_check(ctx, "size")
+    """size is one of the eight sizes of the document, or null (a model taking free sizes:
+    see request.size.custom_format)."""
+    if _custom(ctx) is None:
+        yield from _enum_check(ctx, "size")
 
 
 @rule(
@@ -668,6 +671,8 @@ def size_per_model(ctx: RequestContext) -> Iterator[str]:
     value, fam = ctx.body["size"], ctx.model.family
     if fam is None or ctx.model.source == "default" or value not in ENUMS["size"]:
         return
+    if _custom(ctx) is not None:
+        return  # the request.size.custom_* rules judge it
     if value != "auto" and value not in SIZES[fam]:
         yield f"size {value!r} is not supported by {ctx.model.name}; supported: {list(SIZES[fam])}"
 
@@ -690,6 +695,136 @@ def size_auto_dalle(ctx: RequestContext) -> Iterator[str]:
     """
     if ctx.body["size"] == "auto" and ctx.model.family in ("dall-e-2", "dall-e-3"):
         yield f"size 'auto' is listed only for the GPT image models; the model is {ctx.model.name}"
+
+
+# --- free WIDTHxHEIGHT sizes (gpt-image-2, edition 2026-08) ----------------------------
+
+_CUSTOM_FORMAT = (
+    "For `gpt-image-2` and `gpt-image-2-2026-04-21`, arbitrary resolutions are supported as "
+    "`WIDTHxHEIGHT` strings, for example `1536x864`."
+)
+_CUSTOM_SHAPE = (
+    "Width and height must both be divisible by 16 and the requested aspect ratio must be "
+    "between 1:3 and 3:1."
+)
+_CUSTOM_MAXIMUM = (
+    "Resolutions above `2560x1440` are experimental, and the maximum supported resolution "
+    "is `3840x2160`."
+)
+
+
+def _custom(ctx: RequestContext) -> CustomSizes | None:
+    """The free-size limits of the requested model under the profile's edition (None: none)."""
+    return ctx.profile.custom_sizes_for(ctx.model.name)
+
+
+def _custom_size(ctx: RequestContext) -> tuple[CustomSizes, int, int] | None:
+    """(limits, width, height) when the model takes free sizes and size is WIDTHxHEIGHT."""
+    limits = _custom(ctx)
+    wh = parse_size(ctx.body["size"]) if limits is not None else None
+    return (limits, *wh) if limits is not None and wh is not None else None
+
+
+@rule(
+    "request.size.custom_format",
+    MUST,
+    params=["size"],
+    quote=_CUSTOM_FORMAT,
+    source="2026-08",
+    when=["size"],
+    pure=True,
+)
+def size_custom_format(ctx: RequestContext) -> Iterator[str]:
+    """For a model taking free sizes, size is auto, a standard size or WIDTHxHEIGHT."""
+    value = ctx.body["size"]
+    if _custom(ctx) is None or value is None or value == "auto" or parse_size(value):
+        return
+    yield (
+        f"size must be auto or a WIDTHxHEIGHT string of positive integers (such as 1536x864) "
+        f"for {ctx.model.name}; got {show(value)}"
+    )
+
+
+@rule(
+    "request.size.custom_multiple_of_16",
+    MUST,
+    params=["size"],
+    quote=_CUSTOM_SHAPE,
+    source="2026-08",
+    when=["size"],
+    pure=True,
+)
+def size_custom_multiple(ctx: RequestContext) -> Iterator[str]:
+    """A WIDTHxHEIGHT size has width and height both divisible by 16."""
+    found = _custom_size(ctx)
+    if found and not found[0].divisible(found[1], found[2]):
+        limits, w, h = found
+        yield f"size {w}x{h}: width and height must both be divisible by {limits.multiple}"
+
+
+@rule(
+    "request.size.custom_aspect_ratio",
+    MUST,
+    params=["size"],
+    quote=_CUSTOM_SHAPE,
+    source="2026-08",
+    when=["size"],
+    pure=True,
+)
+def size_custom_ratio(ctx: RequestContext) -> Iterator[str]:
+    """A WIDTHxHEIGHT size has an aspect ratio between 1:3 and 3:1 (both included)."""
+    found = _custom_size(ctx)
+    if found and not found[0].ratio_ok(found[1], found[2]):
+        limits, w, h = found
+        a, b = limits.ratio
+        yield f"size {w}x{h}: the aspect ratio must be between {a}:{b} and {b}:{a}"
+
+
+@rule(
+    "request.size.custom_maximum",
+    MUST,
+    params=["size"],
+    quote=_CUSTOM_MAXIMUM,
+    source="2026-08",
+    when=["size"],
+    pure=True,
+)
+def size_custom_maximum(ctx: RequestContext) -> Iterator[str]:
+    """A WIDTHxHEIGHT size has at most as many pixels as 3840x2160 (either orientation).
+
+    "Maximum supported resolution" is read as a pixel count: see docs/editions.md.
+    """
+    found = _custom_size(ctx)
+    if found and not found[0].within_maximum(found[1], found[2]):
+        limits, w, h = found
+        yield (
+            f"size {w}x{h} has {w * h} pixels; the maximum supported resolution is "
+            f"{limits.label(limits.maximum)} ({limits.max_pixels} pixels)"
+        )
+
+
+@rule(
+    "request.size.custom_experimental",
+    SHOULD,
+    params=["size"],
+    quote=_CUSTOM_MAXIMUM,
+    source="2026-08",
+    when=["size"],
+    pure=True,
+)
+def size_custom_experimental(ctx: RequestContext) -> Iterator[str]:
+    """A WIDTHxHEIGHT size above 2560x1440 pixels (up to the maximum) is experimental.
+
+    The text supports such sizes but calls them experimental: a note, not a refusal.
+    Hence SHOULD.
+    """
+    found = _custom_size(ctx)
+    if found and found[0].experimental(found[1], found[2]):
+        limits, w, h = found
+        yield (
+            f"size {w}x{h} has {w * h} pixels, above {limits.label(limits.experimental_above)} "
+            f"({limits.experimental_pixels} pixels): experimental"
+        )
 
 
 # --- user, unknown parameters ----------------------------------------------------------

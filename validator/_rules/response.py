@@ -9,7 +9,15 @@ from urllib.parse import urlsplit
 from .._models import ENUMS, RESOLVED_BACKGROUNDS, RESOLVED_QUALITIES, RESOLVED_SIZES
 from .._time import exchange_window, plausible_window
 from ._context import ResponseContext, is_int, show
-from ._expect import expected_format, expected_image_field, expected_n, is_family, wants_url
+from ._expect import (
+    custom_size_asked,
+    expected_format,
+    expected_image_field,
+    expected_n,
+    is_family,
+    valid_custom_echo,
+    wants_url,
+)
 from ._table import Finding, rule
 
 MUST, SHOULD = "MUST", "SHOULD"
@@ -479,9 +487,15 @@ def usage_sums(ctx: ResponseContext) -> Iterator[Finding]:
     applies=is_family("gpt-image"),
 )
 def echo_resolved(ctx: ResponseContext) -> Iterator[Finding]:
-    """Echoed size, quality, background and output_format are resolved values (never auto)."""
+    """Echoed size, quality, background and output_format are resolved values (never auto).
+
+    A model taking free sizes under the edition may echo a valid WIDTHxHEIGHT size.
+    """
+    custom = ctx.profile.custom_sizes_for(ctx.model.name)
     for key, allowed in _ECHO_ENUMS.items():
         value = ctx.response.get(key)
+        if key == "size" and valid_custom_echo(value, custom):
+            continue
         if value is not None and value not in allowed:
             yield Finding(
                 f"{key} echoes {show(ctx.response[key])}; the document allows {list(allowed)}",
@@ -499,17 +513,21 @@ def echo_resolved(ctx: ResponseContext) -> Iterator[Finding]:
     applies=is_family("gpt-image"),
 )
 def echo_matches(ctx: ResponseContext) -> Iterator[Finding]:
-    """Echoed values agree with what the request asked for (when it asked for a fixed value)."""
-    yield from echo_findings(ctx.request, ctx.response, ctx.model, "")
+    """Echoed values agree with what the request asked for (when it asked for a fixed value,
+    a WIDTHxHEIGHT size of a model taking free sizes included)."""
+    custom = ctx.profile.custom_sizes_for(ctx.model.name)
+    yield from echo_findings(ctx.request, ctx.response, ctx.model, "", custom)
 
 
 def echo_findings(
-    request: dict[str, Any], echo: dict[str, Any], model: Any, base: str
+    request: dict[str, Any], echo: dict[str, Any], model: Any, base: str, custom: Any = None
 ) -> Iterator[Finding]:
-    """Echoed size/quality/background/output_format versus the request's explicit values."""
+    """Echoed size/quality/background/output_format versus the request's explicit values
+    (``custom``: the free-size limits of the model, when it takes free sizes)."""
     for key in ("size", "quality", "background"):
         asked = request.get(key)
         fixed = isinstance(asked, str) and asked != "auto" and asked in ENUMS[key]
+        fixed = fixed or (key == "size" and custom_size_asked(request, custom) is not None)
         if fixed and key in echo and echo[key] != asked:
             yield Finding(
                 f"{key} echoes {show(echo[key])}, but the request asked for {asked!r}",

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ._context import StreamContext, is_int, show
-from ._expect import asks_partials, expected_n
+from ._expect import asks_partials, custom_size_asked, expected_n, valid_custom_echo
 from ._table import Finding, rule
 from .response import echo_findings, usage_shape_findings, usage_sum_findings
 
@@ -98,7 +98,9 @@ def event_name(ctx: StreamContext) -> Iterator[Finding]:
     feature="streaming",
 )
 def event_fields(ctx: StreamContext) -> Iterator[Finding]:
-    """Each event has a known type and every field its official schema requires."""
+    """Each event has a known type and every field its official schema requires (a model
+    taking free sizes under the edition may echo a valid WIDTHxHEIGHT size)."""
+    custom = ctx.profile.custom_sizes_for(ctx.model.name)
     for i, entry in enumerate(ctx.events):
         data = entry.get("data") if isinstance(entry, dict) else None
         if not isinstance(data, dict):
@@ -111,6 +113,8 @@ def event_fields(ctx: StreamContext) -> Iterator[Finding]:
             value = data.get(key)
             if key not in data:
                 yield Finding(f"event {i} ({kind}): {key} is missing", path=f"/{i}/data")
+            elif key == "size" and valid_custom_echo(value, custom):
+                continue
             elif not isinstance(value, str) or (allowed and value not in allowed):
                 want = f"one of {list(allowed)}" if allowed else "a string"
                 yield Finding(
@@ -238,10 +242,14 @@ def echo_matches(ctx: StreamContext) -> Iterator[Finding]:
     """Each event's size, quality, background and output_format agree with the request."""
     # A request value the event schema cannot carry (a dall-e size for an unconstrained
     # model, say) is not compared: stream.event.fields already judges the echoed value.
+    custom = ctx.profile.custom_sizes_for(ctx.model.name)
     request = {
         key: value
         for key, value in ctx.request.items()
-        if key not in _EVENT_FIELDS or not _EVENT_FIELDS[key] or value in _EVENT_FIELDS[key]
+        if key not in _EVENT_FIELDS
+        or not _EVENT_FIELDS[key]
+        or value in _EVENT_FIELDS[key]
+        or (key == "size" and custom_size_asked(ctx.request, custom) is not None)
     }
     for i, _kind, data in typed_events(ctx):
-        yield from echo_findings(request, data, ctx.model, f"/{i}/data")
+        yield from echo_findings(request, data, ctx.model, f"/{i}/data", custom)
