@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
@@ -91,6 +91,8 @@ class Target:
         """Requests sent (image URL fetches included)."""
         self.generations = 0
         """Billable generations: 200 answers that carried images."""
+        self.recorders: list[Callable[[Exchange], None]] = []
+        """Called with every exchange sent (e.g. a HAR writer's ``add``)."""
         self._timeouts_in_a_row = 0
         self._lock = threading.Lock()
         self._client = httpx.Client(
@@ -236,6 +238,8 @@ class Target:
             self._timeouts_in_a_row = self._timeouts_in_a_row + 1 if timed_out else 0
             if exchange.billable:
                 self.generations += 1
+        for record in self.recorders:
+            record(exchange)
         return exchange
 
 
