@@ -18,11 +18,11 @@ size for ``.har.gz`` / ``.zhar``), at most :data:`MAX_HAR_ENTRIES` entries are t
 the entries are decoded one at a time (no recursion into the rest of the file); the
 cassette's ``notes`` say when a cap cut the file. Nothing in a file is executed.
 
-Writing (:class:`HarWriter`, :func:`write_har`) produces HAR 1.2 from exchanges (the
-suite's :class:`Exchange`, or anything with the same attributes), with secrets scrubbed
-by the cassette recorder's own functions::
+Writing (:class:`HarWriter`, :func:`write_har`; in ``_har_write.py``, re-exported here)
+produces HAR 1.2 from exchanges (the suite's :class:`Exchange`, or anything with the same
+attributes), with secrets scrubbed by the cassette recorder's own functions::
 
-    with HarWriter("run.har") as har:      # or: har = HarWriter(path); ...; har.close()
+    with HarWriter("run.har", secrets=[key]) as har:  # or HarWriter(path) ... .close()
         har.add(exchange)                  # thread-safe; written to disk at once
     write_har(exchanges, "run.har")        # the same, for a finished list
 
