@@ -291,6 +291,26 @@ def test_broken_har_files_get_a_clear_error(tmp_path, text, expected):
     assert code == 2 and expected.split()[-1] in doc["files"][0]["error"]
 
 
+def test_a_body_past_the_decompression_cap_costs_only_its_entry(monkeypatch):
+    """Where decompressing one recorded body is refused (a bomb past the byte cap), that
+    entry is not judged and the file's other entries still are."""
+    real = har._decode_body
+
+    def capped(body, headers, notes):
+        if headers.get("content-encoding") == "gzip":
+            raise CassetteError("a recorded body inflates past the cap (gzip): not judged")
+        return real(body, headers, notes)
+
+    monkeypatch.setattr(har, "_decode_body", capped)
+    generations = load_cassette(POLLY).generations()
+    assert [g.not_judged for g in generations] == [
+        None,
+        "a recorded body inflates past the cap (gzip): not judged",
+        None,
+        None,
+    ]
+
+
 def test_odd_entries_are_read_without_a_traceback(tmp_path):
     entries = [
         5,

@@ -396,7 +396,11 @@ def _interaction(index: int, entry: Any) -> Interaction | None:
             inter.notes.append(f"the recorder saw no answer: {str(error)[:200]}")
     else:
         stored = _content_bytes(content, inter.response_headers, inter.notes)
-        inter.response_body = _decode_body(stored, inter.response_headers, inter.notes)
+        try:
+            inter.response_body = _decode_body(stored, inter.response_headers, inter.notes)
+        except CassetteError as exc:  # a body past the decompression cap: this entry only
+            reasons.append(str(exc))
+            inter.response_body = stored
         text = content.get("text")
         kept = max(
             len(stored),
