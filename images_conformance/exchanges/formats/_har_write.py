@@ -286,7 +286,8 @@ def write_har(
 
 def merge_har_files(parts: Iterable[str | Path], path: str | Path) -> int:
     """Write the entries of several HAR files (e.g. one per pytest-xdist worker) into one,
-    in the order they started; returns how many entries were written."""
+    in the order they started; returns how many entries were written. The parts' entries
+    are held in memory while they are sorted (a suite run's, not a long proxy run's)."""
     entries: list[tuple[str, int, dict[str, Any]]] = []
     for n, part in enumerate(parts):
         try:
