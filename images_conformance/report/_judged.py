@@ -46,7 +46,7 @@ def case_from_judgement(
         attempted=tuple(applied),
         evidence=list(evidence or []),
     )
-    if judgement.outcome != "no-answer":
+    if judgement.outcome not in ("no-answer", NOT_JUDGED):  # nothing of the answer seen
         valid = judgement.outcome in ("served", "streamed", "not-served")
         problem = judgement.answer_problem
         case.api_answers = int(problem is None)
