@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import random
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -64,6 +65,8 @@ class SuiteOptions:
     """SHOULD rules gate too (--conformance-strict, or strict = true in the profile)."""
     seed: int
     max_response_bytes: int
+    record_har: str | None = None
+    """Write every exchange of the run to this HAR 1.2 file (an absolute path)."""
 
     def describe(self) -> str:
         target = public_url(self.base_url) if self.base_url else "embedded reference server"
@@ -176,6 +179,14 @@ def add_options(parser: pytest.Parser) -> None:
         metavar="MB",
         help=f"read at most this much of any answer (default {DEFAULT_MAX_RESPONSE_BYTES >> 20}).",
     )
+    add(
+        ["--record-har", "--conformance-record-har"],
+        dest="conformance_record_har",
+        default=None,
+        metavar="FILE",
+        help="write every exchange the suite sent to FILE as HAR 1.2, secrets scrubbed "
+        "(read it back with images-conformance validate-cassette).",
+    )
 
 
 def _seed(config: pytest.Config) -> int:
@@ -231,7 +242,23 @@ def build_options(config: pytest.Config) -> SuiteOptions:
         strict=bool(config.getoption("conformance_strict") or profile.strict),
         seed=_seed(config),
         max_response_bytes=max_bytes,
+        record_har=har_path(config),
     )
+
+
+HAR_WORKERINPUT = "images_conformance_har"
+
+
+def har_path(config: pytest.Config) -> str | None:
+    """The absolute path of ``--record-har`` (as the controller resolved it, in a worker)."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput and HAR_WORKERINPUT in workerinput:
+        return str(workerinput[HAR_WORKERINPUT])
+    raw = config.getoption("conformance_record_har", default=None)
+    if not raw:
+        return None
+    p = Path(raw)
+    return str(p if p.is_absolute() else Path(config.invocation_params.dir) / p)
 
 
 def get_options(config: pytest.Config) -> SuiteOptions:

@@ -33,6 +33,8 @@ from images_conformance.exchanges._client import GenerationCapReached, Target
 from validator import FEATURES, RULES
 
 from ._bodies import FREE_SIZE_MODEL
+from ._har_recording import har_recording
+from ._har_recording import register as register_har_recording
 from ._options import SEED_WORKERINPUT, SuiteOptions, add_options, get_options
 from ._plan import plan_of
 from ._verdict import RECORD_KEY, ConformanceFailure, SuiteError, Verdict
@@ -99,6 +101,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "unplanned: an images-conformance test that runs only at unplanned levels"
     )
     config.pluginmanager.register(_Summary(config), "images_conformance_summary")
+    register_har_recording(config)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -230,9 +233,12 @@ def open_target(opts: SuiteOptions) -> Iterator[Target]:
 
 
 @pytest.fixture(scope="session")
-def conformance_target(conformance_options: SuiteOptions) -> Iterator[Target]:
-    """The target under test (the embedded reference server when no base URL is given)."""
-    with open_target(conformance_options) as target:
+def conformance_target(
+    pytestconfig: pytest.Config, conformance_options: SuiteOptions
+) -> Iterator[Target]:
+    """The target under test (the embedded reference server when no base URL is given);
+    with ``--record-har FILE``, every exchange it sends is written to FILE."""
+    with open_target(conformance_options) as target, har_recording(pytestconfig, target):
         yield target
 
 

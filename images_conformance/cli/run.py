@@ -20,6 +20,7 @@ _FORWARDED = {
     "level": "--conformance-level",
     "timeout": "--conformance-timeout",
     "seed": "--conformance-seed",
+    "record_har": "--conformance-record-har",
 }
 
 
@@ -48,6 +49,11 @@ def run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--timeout", type=float, metavar="SECONDS", help="per-exchange time limit")
     parser.add_argument("--strict", action="store_true", help="SHOULD rules fail tests too")
     parser.add_argument("--seed", metavar="N|random", help="hypothesis seed (default 0)")
+    parser.add_argument(
+        "--record-har",
+        metavar="FILE",
+        help="write every exchange the suite sent to FILE (HAR 1.2, secrets scrubbed)",
+    )
     return parser
 
 

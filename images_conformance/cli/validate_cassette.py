@@ -1,7 +1,7 @@
 """``images-conformance validate-cassette PATH...``: judge recorded traffic to the endpoint.
 
-Reads cassette files (vcrpy YAML or JSON, Ruby VCR, Azure SDK test proxy records;
-optionally gzip-compressed; directories are searched for them) and judges every
+Reads cassette files (vcrpy YAML or JSON, Ruby VCR, Azure SDK test proxy records, HAR
+1.2; optionally gzip-compressed; directories are searched for them) and judges every
 interaction with ``POST .../images/generations`` as the recorded scenarios do: the
 request, then the response with its images, the stream, or the error. An image URL in a
 response is checked against the GET of that URL when the same cassette recorded one.
@@ -10,7 +10,9 @@ Each judged interaction is a case of the same report model as a run of the suite
 (:mod:`images_conformance.report`), which gives the verdict and the exit status: 0 when
 no MUST rule is broken (SHOULD deviations are reported), 1 when one is (or a SHOULD rule,
 with ``--strict``), 2 when a file cannot be read as a cassette or no interaction with the
-endpoint was found. ``--report FILE.json`` writes that report (and its Markdown and HTML page beside it).
+endpoint was found (or none could be judged). An interaction the recording does not hold
+whole (a body the recorder truncated) is listed as not judged, never as a finding.
+``--report FILE.json`` writes that report (and its Markdown and HTML page beside it).
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from images_conformance.exchanges.formats import (
     Interaction,
     load_cassette,
 )
-from images_conformance.judge import Judgement, judge_exchange
+from images_conformance.exchanges.formats.har import HAR_SUFFIXES
+from images_conformance.judge import NOT_JUDGED, Judgement, judge_exchange, not_judged
 from images_conformance.report import (
     Case,
     Context,
@@ -49,7 +52,15 @@ from validator import (
 )
 
 PROG = "images-conformance validate-cassette"
-CASSETTE_SUFFIXES = (".yaml", ".yml", ".json", ".yaml.gz", ".yml.gz", ".json.gz")
+CASSETTE_SUFFIXES = (
+    ".yaml",
+    ".yml",
+    ".json",
+    ".yaml.gz",
+    ".yml.gz",
+    ".json.gz",
+    *HAR_SUFFIXES,
+)
 
 
 @dataclass
@@ -65,13 +76,21 @@ class FileResult:
     format: str | None = None
     total: int = 0
     judged: list[Judged] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What the reader left out of the file (a cap reached)."""
+
+    @property
+    def verdicts(self) -> list[Judged]:
+        """The interactions actually judged (not those the recording could not show)."""
+        return [j for j in self.judged if j.judgement.outcome != NOT_JUDGED]
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=PROG,
         description="Judge recorded traffic to POST /images/generations (vcrpy YAML/JSON, "
-        "Ruby VCR or Azure test-proxy cassettes) against the endpoint document's rules.",
+        "Ruby VCR or Azure test-proxy cassettes, HAR 1.2 files) against the endpoint "
+        "document's rules.",
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="cassette files or directories")
     p.add_argument(
@@ -150,6 +169,9 @@ def _judge_file(
         return got.status, got.response_headers, got.response_body
 
     for inter in cassette.generations():
+        if inter.not_judged:
+            out.append(Judged(inter, not_judged(inter.request_body, inter.not_judged)))
+            continue
         judgement = judge_exchange(
             inter.request_body,
             inter.status,
@@ -192,6 +214,7 @@ def validate_paths(
             continue
         result.format = cassette.format
         result.total = len(cassette.interactions)
+        result.notes = list(cassette.notes)
         result.judged = _judge_file(
             cassette, profile=profile, check_images=check_images, strict_auth=strict_auth
         )
@@ -212,6 +235,8 @@ def _status_line(j: Judged) -> str:
 
 
 def _verdict_word(j: Judgement, strict: bool) -> str:
+    if j.outcome == NOT_JUDGED:
+        return "NOT JUDGED"
     if j.must:
         return "NOT CONFORMANT"
     if j.violations:
@@ -242,6 +267,8 @@ def print_text(results: list[FileResult], *, strict: bool, quiet: bool, out: Tex
             f"{len(r.judged)} with the generations endpoint)",
             file=out,
         )
+        for note in r.notes:
+            print(f"  note: {note}", file=out)
         if not r.judged:
             print("  no interaction with POST .../images/generations", file=out)
         for j in r.judged:
@@ -290,6 +317,8 @@ def build(
         stop_message=(
             f"{len(unreadable)} file(s) unreadable"
             if unreadable
+            else "nothing could be judged (the recordings do not hold these exchanges whole)"
+            if any(r.judged for r in results)
             else "nothing to judge (no POST .../images/generations in these files)"
         ),
     )
@@ -298,17 +327,27 @@ def build(
 
 def _summary(results: list[FileResult], strict: bool, code: int) -> str:
     unreadable = [r for r in results if r.error]
-    judged = [j for r in results for j in r.judged]
+    judged = [j for r in results for j in r.verdicts]
+    not_judged_count = sum(len(r.judged) - len(r.verdicts) for r in results)
     failing = [j for j in judged if j.judgement.gating(strict)]
     should_only = [j for j in judged if j.judgement.violations and not j.judgement.must]
     line = (
         f"{len(results)} file(s), {len(judged)} interaction(s) with the generations endpoint "
         f"judged: {len(failing)} not conformant"
         + ("" if strict else f", {len(should_only)} with SHOULD deviations only")
+        + (
+            f"; {not_judged_count} not judged (the recording does not hold them whole)"
+            if not_judged_count
+            else ""
+        )
         + (f"; {len(unreadable)} file(s) unreadable" if unreadable else "")
     )
     if not judged and not unreadable:
-        line += "; nothing to judge (no POST .../images/generations in these files)"
+        line += (
+            "; nothing could be judged"
+            if not_judged_count
+            else "; nothing to judge (no POST .../images/generations in these files)"
+        )
     return line
 
 
@@ -330,6 +369,7 @@ def _as_json(results: list[FileResult], strict: bool, code: int) -> dict[str, An
                 "error": r.error,
                 "format": r.format,
                 "interactions": r.total,
+                "notes": r.notes,
                 "judged": [
                     {
                         "index": j.interaction.index,
@@ -337,7 +377,11 @@ def _as_json(results: list[FileResult], strict: bool, code: int) -> dict[str, An
                         "uri": j.interaction.uri,
                         "status": j.interaction.status,
                         "outcome": j.judgement.outcome,
-                        "conformant": not j.judgement.gating(strict),
+                        "conformant": (
+                            None
+                            if j.judgement.outcome == NOT_JUDGED
+                            else not j.judgement.gating(strict)
+                        ),
                         "request_faults": sorted({v.rule for v in j.judgement.request_faults}),
                         "violations": [violation(v) for v in j.judgement.violations],
                         "notes": j.judgement.notes,

@@ -18,7 +18,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
@@ -107,6 +107,8 @@ class Target:
         """Requests sent (image URL fetches included)."""
         self.generations = 0
         """Billable generations: the images 200 answers carried (n images count n)."""
+        self.recorders: list[Callable[[Exchange], None]] = []
+        """Called with every exchange sent (e.g. a HAR writer's ``add``)."""
         self._timeouts_in_a_row = 0
         self._lock = threading.Lock()
         self._client = httpx.Client(
@@ -252,6 +254,8 @@ class Target:
         with self._lock:
             self._timeouts_in_a_row = self._timeouts_in_a_row + 1 if timed_out else 0
             self.generations += exchange.images
+        for record in self.recorders:
+            record(exchange)
         return exchange
 
 

@@ -3,6 +3,7 @@
 
 from ._exercised import rules_exercised
 from ._judge import (
+    NOT_JUDGED,
     NOT_SERVED_STATUSES,
     NOT_THERE_STATUSES,
     Fetch,
@@ -13,9 +14,11 @@ from ._judge import (
     judge_exchange,
     judge_request,
     make_violation,
+    not_judged,
 )
 
 __all__ = [
+    "NOT_JUDGED",
     "NOT_SERVED_STATUSES",
     "NOT_THERE_STATUSES",
     "Fetch",
@@ -26,5 +29,6 @@ __all__ = [
     "judge_exchange",
     "judge_request",
     "make_violation",
+    "not_judged",
     "rules_exercised",
 ]

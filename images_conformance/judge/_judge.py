@@ -74,8 +74,8 @@ class Judgement:
     request_faults: list[Violation]
     """The rules the request itself breaks (empty: a valid request)."""
     outcome: str
-    """``served``, ``streamed``, ``refused``, ``accepted-invalid``, ``not-served`` or
-    ``no-answer``."""
+    """``served``, ``streamed``, ``refused``, ``accepted-invalid``, ``not-served``,
+    ``no-answer`` or ``not-judged`` (the recording does not hold the exchange whole)."""
     violations: list[Violation] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     answer_problem: str | None = None
@@ -91,6 +91,20 @@ class Judgement:
 
     def gating(self, strict: bool = False) -> list[Violation]:
         return list(self.violations) if strict else self.must
+
+
+NOT_JUDGED = "not-judged"
+
+
+def not_judged(request_body: bytes | None, reason: str) -> Judgement:
+    """The judgement of an exchange a recording does not hold whole (e.g. a body the
+    recorder truncated): nothing is judged and nothing found, the reason noted."""
+    raw = (request_body or b"").decode("utf-8", errors="replace")
+    try:
+        request: Any = json.loads(raw)
+    except ValueError:
+        request = raw
+    return Judgement(request, [], NOT_JUDGED, notes=[reason])
 
 
 def _media_type(headers: Mapping[str, str]) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from images_conformance.judge import Judgement, rules_exercised
+from images_conformance.judge import NOT_JUDGED, Judgement, rules_exercised
 from validator import Level, Profile
 
 from ._case import Case
@@ -46,7 +46,7 @@ def case_from_judgement(
         attempted=tuple(applied),
         evidence=list(evidence or []),
     )
-    if judgement.outcome != "no-answer":
+    if judgement.outcome not in ("no-answer", NOT_JUDGED):  # nothing of the answer seen
         valid = judgement.outcome in ("served", "streamed", "not-served")
         problem = judgement.answer_problem
         case.api_answers = int(problem is None)
@@ -55,6 +55,8 @@ def case_from_judgement(
         case.valid_answer_problem = problem if valid else None
     if judgement.outcome == "no-answer":
         case.status, case.reason = "skipped", "no answer was recorded"
+    elif judgement.outcome == NOT_JUDGED:
+        case.status, case.reason = "skipped", judgement.notes[0] if judgement.notes else NOT_JUDGED
     elif any(f["gating"] for f in findings.values()):
         case.status = "failed"
         case.failure = next(f["first"] for f in findings.values() if f["gating"])

@@ -2,7 +2,7 @@ r"""Recorded traffic as read from any format: the :class:`Cassette` of :class:`I
 the file reading every format shares (gzip, JSON or YAML with the tags other recorders
 write), and the helpers the readers share (headers, bodies, statuses).
 
-The readers, one per format, are ``vcrpy``, ``ruby_vcr`` and ``azure``; ``_loader``
+The readers, one per format, are ``vcrpy``, ``ruby_vcr``, ``azure`` and ``har``; ``_loader``
 picks one (:func:`load_cassette`). Response bodies a recorder kept compressed
 (``Content-Encoding: gzip``, ``deflate`` or ``br``) are decompressed to be judged.
 """
@@ -48,6 +48,8 @@ class Interaction:
     recorded_at: str | None = None
     notes: list[str] = field(default_factory=list)
     """What had to be done to read it (decompression), or why it could not be judged."""
+    not_judged: str | None = None
+    """Why the recording cannot be judged (e.g. a body the recorder truncated); None: judge it."""
 
     @property
     def path(self) -> str:
@@ -71,8 +73,11 @@ class Interaction:
 class Cassette:
     path: Path
     format: str
-    """``vcrpy``, ``vcrpy (old httpx layout)``, ``Ruby VCR`` or ``Azure test proxy``."""
+    """``vcrpy``, ``vcrpy (old httpx layout)``, ``Ruby VCR``, ``Azure test proxy`` or
+    ``HAR (<creator>)``."""
     interactions: list[Interaction]
+    notes: list[str] = field(default_factory=list)
+    """What the reader left out (a cap reached), said once for the file."""
 
     def generations(self) -> list[Interaction]:
         return [i for i in self.interactions if i.is_generation]
