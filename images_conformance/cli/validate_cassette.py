@@ -16,6 +16,7 @@ endpoint was found. ``--report FILE.json`` writes that report (and its Markdown 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from images_conformance.exchanges._secrets import sanitize
 from images_conformance.exchanges.formats import (
     Cassette,
     CassetteError,
@@ -365,11 +367,13 @@ def main(argv: list[str] | None = None) -> int:
         json.dump(_as_json(results, args.strict, code), sys.stdout, indent=2)
         print(file=sys.stdout)
     else:
-        print_text(results, strict=args.strict, quiet=args.quiet, out=sys.stdout)
+        text = io.StringIO()  # recorded text is shown with control characters escaped
+        print_text(results, strict=args.strict, quiet=args.quiet, out=text)
+        sys.stdout.write(sanitize(text.getvalue()))
         print(line, file=sys.stdout)
     for r in results:
         if r.error:
-            print(f"{PROG}: {r.error}", file=sys.stderr)
+            print(f"{PROG}: {sanitize(r.error)}", file=sys.stderr)
     return code
 
 
