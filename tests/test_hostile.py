@@ -58,7 +58,7 @@ CASES = {
     "many-items-url": Case(1, "1,000,000 items where n=1 was asked; the first 10 were judged", FEW),
     "many-items-b64": Case(1, "the answer is larger than 64 MB; only its start was read", FEW),
     "deep-json": Case(1, "the JSON nests deeper than 256 levels; not parsed"),
-    "echo-key": Case(1, "error.param is '$OPENAI_API_KEY'", None),
+    "echo-key": Case(1, "got '$OPENAI_API_KEY'", None),
     "control-bytes": Case(1, r"\x1b[2J\x1b[31mOWNED", None),
     "stall-after-headers": Case(1, "so the suite stopped waiting on it"),
     "lying-length": Case(1, "the connection broke"),
