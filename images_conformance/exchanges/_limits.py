@@ -253,7 +253,7 @@ class _Late(Exception):
 
 
 # -- memory ------------------------------------------------------------------------------
-COLLECT_AFTER_BYTES = 128 * MB
+COLLECT_AFTER_BYTES = 32 * MB
 _read_since_collect = 0
 _collect_lock = threading.Lock()
 
