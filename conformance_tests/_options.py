@@ -15,6 +15,8 @@ from images_conformance.exchanges._client import (
     DEFAULT_TIMEOUT,
     public_url,
 )
+from images_conformance.exchanges._limits import DEFAULT_MAX_EVENTS, DEFAULT_MAX_JSON_DEPTH, Limits
+from images_conformance.exchanges._secrets import Secret, remember, secret
 from validator import DEFAULT_PROFILE, Profile, ProfileError
 from validator._editions import EDITIONS
 from validator._profile import profile_with_edition
@@ -56,7 +58,8 @@ class SuiteOptions:
 
     base_url: str | None
     """None: start the embedded reference server."""
-    api_key: str | None
+    api_key: Secret | None
+    """Shown as ``***`` by repr/str/format (tracebacks, JUnit); ``.reveal()`` to send it."""
     profile: Profile
     profile_path: str | None
     level: Level
@@ -65,6 +68,21 @@ class SuiteOptions:
     """SHOULD rules gate too (--conformance-strict, or strict = true in the profile)."""
     seed: int
     max_response_bytes: int
+    max_stream_events: int = DEFAULT_MAX_EVENTS
+    max_json_depth: int = DEFAULT_MAX_JSON_DEPTH
+    run_budget: float | None = None
+    """Seconds the whole run may take (None: no limit); tests past it are not exercised."""
+
+    @property
+    def limits(self) -> Limits:
+        """What one exchange with the target may take (images_conformance.exchanges._limits)."""
+        return Limits(
+            deadline=self.timeout,
+            max_bytes=self.max_response_bytes,
+            max_events=self.max_stream_events,
+            max_json_depth=self.max_json_depth,
+        )
+
     record_har: str | None = None
     """Write every exchange of the run to this HAR 1.2 file (an absolute path)."""
 
@@ -177,7 +195,34 @@ def add_options(parser: pytest.Parser) -> None:
         type=float,
         default=None,
         metavar="MB",
-        help=f"read at most this much of any answer (default {DEFAULT_MAX_RESPONSE_BYTES >> 20}).",
+        help=f"read at most this much of any answer, counted after decompression "
+        f"(default {DEFAULT_MAX_RESPONSE_BYTES >> 20}).",
+    )
+    group.addoption(
+        "--conformance-max-events",
+        dest="conformance_max_events",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"read at most N events of a stream; a longer one is cut and judged as not "
+        f"ended (default {DEFAULT_MAX_EVENTS}).",
+    )
+    group.addoption(
+        "--conformance-max-json-depth",
+        dest="conformance_max_json_depth",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"refuse to parse JSON answers nested deeper than N (default {DEFAULT_MAX_JSON_DEPTH}).",
+    )
+    add(
+        ["--run-budget", "--conformance-run-budget"],
+        dest="conformance_run_budget",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="overall time budget of the run; tests past it are reported as not exercised "
+        "(default: none).",
     )
     add(
         ["--record-har", "--conformance-record-har"],
@@ -232,9 +277,18 @@ def build_options(config: pytest.Config) -> SuiteOptions:
     max_bytes = DEFAULT_MAX_RESPONSE_BYTES if cap_mb is None else int(cap_mb * 1024 * 1024)
     if max_bytes <= 0:
         raise pytest.UsageError("--conformance-max-response-mb must be positive")
+    max_events = config.getoption("conformance_max_events") or DEFAULT_MAX_EVENTS
+    max_depth = config.getoption("conformance_max_json_depth") or DEFAULT_MAX_JSON_DEPTH
+    if max_events <= 0 or max_depth <= 0:
+        raise pytest.UsageError("--conformance-max-events/--conformance-max-json-depth: positive")
+    run_budget = config.getoption("conformance_run_budget")
+    if run_budget is not None and run_budget <= 0:
+        raise pytest.UsageError(f"--run-budget must be positive; got {run_budget:g}")
+    if base_url:
+        remember(_url_secrets(base_url))
     return SuiteOptions(
         base_url=base_url,
-        api_key=api_key,
+        api_key=secret(api_key),
         profile=profile,
         profile_path=str(profile_path) if profile_path else None,
         level=LEVELS[config.getoption("conformance_level") or DEFAULT_LEVEL],
@@ -242,8 +296,21 @@ def build_options(config: pytest.Config) -> SuiteOptions:
         strict=bool(config.getoption("conformance_strict") or profile.strict),
         seed=_seed(config),
         max_response_bytes=max_bytes,
+        max_stream_events=max_events,
+        max_json_depth=max_depth,
+        run_budget=run_budget,
         record_har=har_path(config),
     )
+
+
+def _url_secrets(url: str) -> list[str]:
+    """A password written in a base URL (masked in output like the API key)."""
+    from urllib.parse import urlsplit
+
+    try:
+        return [urlsplit(url).password or ""]
+    except ValueError:
+        return []
 
 
 HAR_WORKERINPUT = "images_conformance_har"

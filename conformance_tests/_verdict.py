@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from images_conformance.exchanges._client import Exchange, Target
+from images_conformance.exchanges._secrets import sanitize
 from images_conformance.report._evidence import exchange_evidence
 from validator import Level, Violation
 
@@ -106,7 +107,7 @@ class Verdict:
                     "level": str(v.level),
                     "count": 0,
                     "gating": False,
-                    "first": f"{v}",
+                    "first": sanitize(f"{v}"),
                 }
             entry["count"] += 1
             if self.gates(v):
@@ -161,6 +162,7 @@ class Verdict:
 
     def fail(self, message: str) -> None:
         """Fail the test with a message that names no single rule (no answer, 5xx, ...)."""
+        message = sanitize(message)
         if self.failure is None:
             self.failure = message
         raise ConformanceFailure(message)
@@ -244,6 +246,26 @@ class Verdict:
         }
 
 
+SHOWN_PER_RULE = 5
+"""Violations of one rule listed in a failure message (a hostile answer can break a rule
+once per item or event); the rest are counted."""
+
+
+def _listed(violations: list[Violation]) -> list[str]:
+    shown: dict[str, int] = {}
+    lines: list[str] = []
+    for v in violations:
+        shown[v.rule] = shown.get(v.rule, 0) + 1
+        if shown[v.rule] <= SHOWN_PER_RULE:
+            lines.append(f"  - {v}")
+    lines.extend(
+        f"  - ... and {n - SHOWN_PER_RULE} more of {rule}"
+        for rule, n in shown.items()
+        if n > SHOWN_PER_RULE
+    )
+    return lines
+
+
 def format_failure(
     gating: list[Violation],
     others: list[Violation],
@@ -262,11 +284,10 @@ def format_failure(
         lines.append(what)
     if extra:
         lines.append(extra)
-    for v in gating:
-        lines.append(f"  - {v}")
+    lines.extend(_listed(gating))
     if others:
         lines.append("also seen (not gating):")
-        lines.extend(f"  - {v}" for v in others)
+        lines.extend(_listed(others))
     if exchange is not None:
         lines.append("sent (reproduce with):")
         lines.append("  " + exchange.curl().replace("\n", "\n  "))
@@ -277,4 +298,4 @@ def format_failure(
             f"hypothesis seed: {seed} (rerun this test with --conformance-seed {seed} "
             "to get the same cases)"
         )
-    return "\n".join(lines)
+    return sanitize("\n".join(lines))

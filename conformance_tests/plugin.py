@@ -30,6 +30,8 @@ from typing import Any
 import pytest
 
 from images_conformance.exchanges._client import GenerationCapReached, Target
+from images_conformance.exchanges._limits import BudgetExhausted
+from images_conformance.exchanges._secrets import Secret, sanitize
 from validator import FEATURES, RULES
 
 from ._bodies import FREE_SIZE_MODEL
@@ -125,7 +127,7 @@ def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
     opts = get_options(config)
     if opts.base_url is None:
         return
-    target = Target(opts.base_url, api_key=opts.api_key, profile=opts.profile, timeout=opts.timeout)
+    target = Target(opts.base_url, api_key=opts.api_key, profile=opts.profile, limits=opts.limits)
     try:
         _stop_if_unreachable(target)
     finally:
@@ -213,7 +215,7 @@ def open_target(opts: SuiteOptions) -> Iterator[Target]:
             from reference_server import running_server
 
             if api_key is None and opts.profile.auth is not False:
-                api_key = f"sk-embedded-{secrets.token_hex(12)}"
+                api_key = Secret(f"sk-embedded-{secrets.token_hex(12)}")
             server = stack.enter_context(running_server(api_key=api_key, profile=opts.profile))
             base_url, embedded = server.base_url, True
         else:
@@ -222,8 +224,8 @@ def open_target(opts: SuiteOptions) -> Iterator[Target]:
             base_url,
             api_key=api_key,
             profile=opts.profile,
-            timeout=opts.timeout,
-            max_response_bytes=opts.max_response_bytes,
+            limits=opts.limits,
+            run_budget=opts.run_budget,
             embedded=embedded,
         )
         stack.callback(target.close)
@@ -290,6 +292,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     if not is_suite_item(item):
         return report
+    _sanitize_report(report)
     verdict = item.stash.get(_VERDICT_KEY, None)
     if report.when == "setup" and report.skipped:
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
@@ -307,10 +310,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if exc is not None:
         failure = _conformance_failure(exc)
         if failure is not None:
-            report.longrepr = _failure_text(exc, failure)
+            report.longrepr = sanitize(_failure_text(exc, failure))
             if verdict.failure is None:
                 verdict.failure = str(failure)
-        elif isinstance(exc, GenerationCapReached):
+        elif isinstance(exc, (GenerationCapReached, BudgetExhausted)):
             verdict.not_exercised = str(exc)
             report.outcome = "skipped"
             report.longrepr = (str(item.path), item.location[1] or 0, f"not exercised: {exc}")
@@ -323,6 +326,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     record["features"] = list(features_of(item))
     _attach(item, report, record)
     return report
+
+
+def _sanitize_report(report: pytest.TestReport) -> None:
+    """Whatever a failure shows (a traceback included: it may quote the target) reaches the
+    terminal and JUnit with known secrets masked and control characters escaped."""
+    if report.failed and report.longrepr is not None:
+        report.longrepr = sanitize(report.longreprtext)
+    if report.sections:
+        report.sections = [(title, sanitize(text)) for title, text in report.sections]
 
 
 def _attach(item: pytest.Item, report: pytest.TestReport, record: dict[str, Any]) -> None:

@@ -18,6 +18,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route, request_response
 from starlette.types import Receive, Scope, Send
 
+from images_conformance.exchanges._limits import json_depth_exceeds
 from validator import Level, Profile, Violation, resolve_model, validate_request
 from validator._profile import profile_with_edition
 
@@ -38,6 +39,11 @@ MAX_BODY_BYTES = 1024 * 1024
 DRAIN_LIMIT_BYTES = 8 * MAX_BODY_BYTES
 """An oversized body is read and discarded up to this size before answering 413, so the
 client sees the answer instead of a reset connection; larger ones are cut off."""
+
+BODY_TIMEOUT_S = 30.0
+"""A client still sending its body after this long is answered 408 (a slow client)."""
+MAX_JSON_DEPTH = 64
+"""Request bodies nested deeper are answered 400 before they are parsed."""
 
 API_PREFIX = "/v1"
 GENERATIONS_PATH = f"{API_PREFIX}/images/generations"
@@ -113,6 +119,19 @@ def _too_large() -> ApiError:
 
 
 async def _read_body(request: Request) -> bytes:
+    """The body, read with a size cap and a time limit (BODY_TIMEOUT_S)."""
+    try:
+        return await asyncio.wait_for(_read_capped(request), BODY_TIMEOUT_S)
+    except asyncio.TimeoutError:
+        raise ApiError(
+            408,
+            f"The request body did not arrive within {BODY_TIMEOUT_S:g} seconds.",
+            code="request_timeout",
+            headers={"Connection": "close"},
+        ) from None
+
+
+async def _read_capped(request: Request) -> bytes:
     """The body, read with a cap: never buffers more than MAX_BODY_BYTES."""
     length = request.headers.get("content-length")
     declared: int | None = None
@@ -160,6 +179,13 @@ def _parse_json(raw: bytes) -> dict[str, Any]:
         raise ApiError(
             400,
             "The request body is empty; expected a JSON object with at least 'prompt'.",
+            code="invalid_json",
+        )
+    if json_depth_exceeds(raw, MAX_JSON_DEPTH):
+        raise ApiError(
+            400,
+            f"We could not parse the JSON body of your request (it nests deeper than "
+            f"{MAX_JSON_DEPTH} levels). The body must be a JSON object.",
             code="invalid_json",
         )
     try:

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from conformance_tests._cases import draw_examples
 from conformance_tests.strategies import BREAKERS, breaking_requests, custom_sizes, valid_requests
 from validator import (
     DEFAULT_PROFILE,
@@ -218,16 +219,14 @@ def test_every_generated_valid_gpt_image_request_passes(body):
 
 
 def test_generated_requests_include_gpt_image_2_with_free_sizes():
-    seen: set[tuple[str, str]] = set()
-
-    @settings(max_examples=200, suppress_health_check=list(HealthCheck), deadline=None)
-    @given(valid_requests("gpt-image", profile=P26))
-    def draw(body):
-        model, size = body.get("model"), body.get("size")
-        if model in EDITION_2026_08.custom_size_models and isinstance(size, str):
-            seen.add((model, size))
-
-    draw()
+    # Drawn as the suite draws them (fixed seed, no database), whatever settings profile
+    # other tests of the same process have loaded.
+    seen = {
+        (body.get("model"), body.get("size"))
+        for body in draw_examples(valid_requests("gpt-image", profile=P26), 200, 0)
+        if body.get("model") in EDITION_2026_08.custom_size_models
+        and isinstance(body.get("size"), str)
+    }
     free = {
         size for _model, size in seen if size not in ("auto", "1024x1024", "1536x1024", "1024x1536")
     }

@@ -37,7 +37,7 @@ from conformance_tests.test_positive import CASES as POSITIVE_CASES
 from conformance_tests.test_positive import generated_requests
 from conformance_tests.test_streaming import CASES as STREAM_CASES
 from conformance_tests.test_streaming import generated_stream_requests
-from images_conformance.exchanges._client import _billable_images, _images_asked
+from images_conformance.exchanges._client import Exchange, _billable_images, _images_asked
 from validator import DEFAULT_PROFILE, FAMILIES, RULES, Profile, validate_request
 from validator._rules._expect import asks
 from validator._rules._table import rule
@@ -155,15 +155,27 @@ def test_a_rule_added_later_is_planned_for(monkeypatch: pytest.MonkeyPatch) -> N
     assert any(r.body.get("size") == "1536x1024" for r in fresh.served if not r.fixed)
 
 
+def _answer(status: int, content_type: str, body: bytes) -> Exchange:
+    return Exchange(
+        "POST",
+        "http://h/v1/images/generations",
+        {},
+        b"{}",
+        status,
+        {"content-type": content_type},
+        body,
+    )
+
+
 def test_billable_images_count_images_and_completed_events() -> None:
     data = json.dumps({"data": [{"b64_json": "AAAA"}, {"url": "http://h/x.png"}]}).encode()
-    assert _billable_images(200, "application/json", data) == 2
-    assert _billable_images(400, "application/json", data) == 0
+    assert _billable_images(_answer(200, "application/json", data)) == 2
+    assert _billable_images(_answer(400, "application/json", data)) == 0
     stream = (
         b'event: image_generation.completed\ndata: {"type": "image_generation.completed"}\n\n'
         b'event: image_generation.completed\ndata: {"type":"image_generation.completed"}\n\n'
     )
-    assert _billable_images(200, "text/event-stream", stream) == 2
+    assert _billable_images(_answer(200, "text/event-stream", stream)) == 2
     assert _images_asked({"n": 3}) == 3 and _images_asked(b'{"prompt": "x"}') == 1
     assert _images_asked({"n": True}) == 1
 

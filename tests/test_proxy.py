@@ -17,6 +17,8 @@ from broken_servers import VARIANTS, broken_app
 from proxy_helpers import proxy_to, server_findings, upstream
 
 from reference_server import create_app
+from validator import DEFAULT_PROFILE
+from validator._profile import profile_with_edition
 
 API_KEY = "sk-proxy-test-key-0001"
 CANARY = "sk-CANARY-4f1d9a2b7c3e5d60"
@@ -128,6 +130,11 @@ def _dalle2(**extra: Any) -> dict[str, Any]:
 STREAM = {"stream": True, "partial_images": 1}
 BROKEN: dict[str, tuple[Any, set[str], set[str]]] = {
     # variant: (request body, server rules the exchange must show, client faults)
+    "free-size-ignored": (  # judged under the variant's edition (2026-08)
+        {"prompt": PROMPT, "model": "gpt-image-2", "size": "1536x864", "quality": "low"},
+        {"image.size", "response.echo.matches_request"},
+        set(),
+    ),
     "fewer-images": (
         _dalle2(n=2, response_format="b64_json"),
         {"response.data.count_matches_n"},
@@ -203,7 +210,11 @@ def test_broken_upstream_deviation_reported_and_answer_unchanged(variant):
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     with (
         upstream(broken_app(variant)) as (server, capture),
-        proxy_to(server.base_url, fetch_urls=True) as (proxy, out),
+        proxy_to(
+            server.base_url,
+            fetch_urls=True,
+            profile=profile_with_edition(DEFAULT_PROFILE, variant.edition),
+        ) as (proxy, out),
     ):
         got = httpx.post(
             proxy.base_url + "/images/generations",

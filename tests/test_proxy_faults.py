@@ -418,9 +418,11 @@ def test_fetch_urls_fetches_at_most_ten_images_per_answer():
         )
         await send({"type": "http.response.body", "body": body})
 
+    ten = {"prompt": PROMPT, "model": "dall-e-2", "size": "256x256", "n": 10}
     with upstream(app) as (server, _), proxy_to(server.base_url, fetch_urls=True) as (proxy, out):
-        got = _post(proxy)
+        got = _post(proxy, ten)
         assert proxy.wait_judged()
     assert got.status_code == 200 and len(got.json()["data"]) == 50
-    assert len(gets) == _judging.MAX_FETCHES
+    # never more fetches than images asked for (n), and never more than the proxy's cap
+    assert len(gets) == _judging.MAX_FETCHES == ten["n"]
     assert "response.url.fetchable" in out.getvalue()

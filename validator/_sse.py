@@ -33,7 +33,7 @@ def parse_sse(text: str | bytes) -> list[dict[str, Any]]:
                 raw = "\n".join(data_lines)
                 try:
                     events.append({"event": name, "data": json.loads(raw)})
-                except ValueError as exc:
+                except (ValueError, RecursionError) as exc:
                     events.append(
                         {
                             "event": name,

@@ -17,7 +17,7 @@ from ._rules._context import (
     ResponseContext,
     StreamContext,
 )
-from ._rules._expect import expected_format, expected_size
+from ._rules._expect import expected_format, expected_n, expected_size
 from ._rules.stream import COMPLETED, PARTIAL
 from ._violation import Level, RequestInvalid, Violation
 
@@ -33,6 +33,10 @@ _STREAM_RULES = rules_of("stream")
 _IMAGE_RULES = rules_of("image")
 _ERROR_RULES = rules_of("error")
 _HTTP_RULES = rules_of("http")
+
+JUDGED_ITEMS = 10
+"""A ``data`` array longer than this (and than n) is judged on its first JUDGED_ITEMS items,
+and its length reported once, so judging a hostile answer stays bounded."""
 
 _MEMO_LIMIT = 8192
 _MEMO_TYPES = (str, int, float, bool, type(None))
@@ -204,7 +208,21 @@ def validate_response(
     out = list(RULES["response.body.object"].run(ctx))
     if out:
         return out
+    data = response.get("data")
+    want = expected_n(req)
+    too_many = isinstance(data, list) and len(data) > max(JUDGED_ITEMS, want or 0)
+    if too_many:
+        response = {**response, "data": data[:JUDGED_ITEMS]}
+        ctx = ResponseContext(req, response, profile, model, fetched)
     for r in _RESPONSE_RULES[1:]:
+        if too_many and r.id == "response.data.count_matches_n":
+            out.append(
+                r.violation(
+                    f"{len(data):,} items where n={want if want is not None else '(invalid)'} "
+                    f"was asked; the first {JUDGED_ITEMS} were judged"
+                )
+            )
+            continue
         out.extend(r.run(ctx))
     if check_images and isinstance(response.get("data"), list):
         for i, item in enumerate(response["data"]):

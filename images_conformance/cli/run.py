@@ -8,7 +8,8 @@ RUN_EPILOG = """Any other arguments go to pytest (e.g. -k EXPR, -x, -n auto, --j
 Without --base-url (or OPENAI_BASE_URL) the suite runs against the embedded reference server.
 
 exit status: 0 every gating rule passed, 1 some test failed, 2 usage or configuration
-error (or no verdict: nothing ran, interrupted, internal error), 3 target unreachable.
+error (or no verdict: nothing ran, interrupted, internal error), 3 target unreachable
+(or it broke the reachability check).
 See docs/gating.md (report, baseline, --max-generations)."""
 
 # Our options -> the plugin's spellings (which never clash with other plugins).
@@ -21,6 +22,7 @@ _FORWARDED = {
     "timeout": "--conformance-timeout",
     "seed": "--conformance-seed",
     "record_har": "--conformance-record-har",
+    "run_budget": "--conformance-run-budget",
 }
 
 
@@ -46,7 +48,18 @@ def run_parser() -> argparse.ArgumentParser:
         choices=["quick", "standard", "thorough"],
         help="how many generated cases run (default standard)",
     )
-    parser.add_argument("--timeout", type=float, metavar="SECONDS", help="per-exchange time limit")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="total time limit of one exchange: connect, headers, whole body or stream (default 60)",
+    )
+    parser.add_argument(
+        "--run-budget",
+        type=float,
+        metavar="SECONDS",
+        help="overall time budget of the run; tests past it are not exercised (default: none)",
+    )
     parser.add_argument("--strict", action="store_true", help="SHOULD rules fail tests too")
     parser.add_argument("--seed", metavar="N|random", help="hypothesis seed (default 0)")
     parser.add_argument(

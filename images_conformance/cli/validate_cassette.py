@@ -18,6 +18,7 @@ whole (a body the recorder truncated) is listed as not judged, never as a findin
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from images_conformance.exchanges._secrets import sanitize
 from images_conformance.exchanges.formats import (
     Cassette,
     CassetteError,
@@ -433,11 +435,13 @@ def main(argv: list[str] | None = None) -> int:
         paragraph = finding_paragraph(report)  # once, before the per-exchange findings
         if paragraph:
             print(paragraph + "\n", file=sys.stdout)
-        print_text(results, strict=args.strict, quiet=args.quiet, out=sys.stdout)
+        text = io.StringIO()  # recorded text is shown with control characters escaped
+        print_text(results, strict=args.strict, quiet=args.quiet, out=text)
+        sys.stdout.write(sanitize(text.getvalue()))
         print(line, file=sys.stdout)
     for r in results:
         if r.error:
-            print(f"{PROG}: {r.error}", file=sys.stderr)
+            print(f"{PROG}: {sanitize(r.error)}", file=sys.stderr)
     return code
 
 

@@ -33,10 +33,20 @@ from ._exchange import (  # noqa: F401  (also importable from here)
     public_url,
     trim_body,
 )
+from ._limits import (
+    DEFAULT_DEADLINE,
+    DEFAULT_MAX_BYTES,
+    Deadline,
+    Limits,
+    RunBudget,
+    read_body,
+    release_read_bytes,
+)
+from ._secrets import Secret, reveal, sanitize, secret
 
 GENERATIONS_PATH = "/images/generations"
-DEFAULT_TIMEOUT = 60.0
-DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+DEFAULT_TIMEOUT = DEFAULT_DEADLINE
+DEFAULT_MAX_RESPONSE_BYTES = DEFAULT_MAX_BYTES
 _MISSING: Any = object()
 
 
@@ -51,16 +61,18 @@ class GenerationCapReached(Exception):
 _COMPLETED = re.compile(rb'"type"\s*:\s*"image_generation\.completed"')
 
 
-def _billable_images(status: int, content_type: str | None, body: bytes) -> int:
-    """The images a 200 answer carries: completed events of a stream, or data items."""
-    if status != 200:
+def _billable_images(exchange: Exchange) -> int:
+    """The images a 200 answer carries: completed events of a stream, or data items (the
+    body parsed within the exchange's limits)."""
+    if exchange.status != 200:
         return 0
-    if content_type == "text/event-stream":
-        return len(_COMPLETED.findall(body))
+    if exchange.content_type == "text/event-stream":
+        return len(_COMPLETED.findall(exchange.body))
     try:
-        data = json.loads(body).get("data")
-    except (ValueError, AttributeError):
+        parsed = exchange.json()
+    except ValueError:
         return 0
+    data = parsed.get("data") if isinstance(parsed, dict) else None
     if not isinstance(data, list):
         return 0
     return sum(1 for i in data if isinstance(i, dict) and (i.get("b64_json") or i.get("url")))
@@ -92,12 +104,20 @@ class Target:
         max_consecutive_timeouts: int = 3,
         embedded: bool = False,
         replayed: bool = False,
+        limits: Limits | None = None,
+        run_budget: float | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self.api_key = api_key
+        self.api_key: Secret | None = secret(api_key)
         self.profile = profile or DEFAULT_PROFILE
-        self.timeout = float(timeout)
-        self.max_response_bytes = int(max_response_bytes)
+        if limits is None:
+            limits = Limits(deadline=float(timeout), max_bytes=int(max_response_bytes))
+        self.limits = limits
+        """What one exchange may take: deadline, decoded bytes, stream events, JSON depth."""
+        self.budget = RunBudget(run_budget)
+        """The run's overall time budget (BudgetExhausted once spent)."""
+        self.timeout = float(limits.deadline)
+        self.max_response_bytes = int(limits.max_bytes)
         self.max_generations = max_generations
         self.max_consecutive_timeouts = max_consecutive_timeouts
         self.embedded = embedded
@@ -111,10 +131,13 @@ class Target:
         """Called with every exchange sent (e.g. a HAR writer's ``add``)."""
         self._timeouts_in_a_row = 0
         self._lock = threading.Lock()
+        # No kept-alive connections: every exchange owns its connection, which its
+        # Deadline shuts down when the time is up.
         self._client = httpx.Client(
-            timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0)),
+            timeout=limits.timeout(limits.deadline),
             follow_redirects=False,
             trust_env=False,
+            limits=httpx.Limits(max_keepalive_connections=0),
         )
 
     # -- facts ---------------------------------------------------------------------------
@@ -157,7 +180,9 @@ class Target:
             send_headers["Content-Type"] = "application/json"
         key = self.api_key if api_key is _MISSING else api_key
         if key is not None:
-            send_headers["Authorization"] = f"Bearer {key}"
+            value = f"Bearer {reveal(key)}"
+            # The target's own key travels as a Secret (never shown, even in a traceback).
+            send_headers["Authorization"] = Secret(value) if key == self.api_key else value
         if headers:
             send_headers.update(headers)
         stream = _asks_for_stream(body)
@@ -168,13 +193,28 @@ class Target:
         return self._send("GET", url, b"", {}, stream=False)
 
     def check_reachable(self) -> str | None:
-        """None when something answers at the base URL; else a one-line reason."""
-        try:
-            self._client.request(
-                "GET", self.base_url + "/models", timeout=min(self.timeout, 10.0)
-            ).close()
-        except httpx.HTTPError as exc:
-            return f"cannot reach the target at {public_url(self.base_url)}: {describe_error(exc)}"
+        """None when something answers at the base URL; else a one-line reason.
+
+        Only the status line and headers are awaited (within the exchange deadline, at
+        most 10 s); the body, whatever it is, is not read.
+        """
+        seconds = min(self.timeout, 10.0)
+        problem = None
+        with Deadline(seconds) as deadline:
+            try:
+                with self._client.stream(
+                    "GET",
+                    self.base_url + "/models",
+                    timeout=self.limits.timeout(seconds),
+                    extensions={"trace": deadline.trace},
+                ):
+                    pass
+            except (httpx.HTTPError, OSError) as exc:
+                problem = (
+                    f"no answer within {seconds:g} s" if deadline.expired() else describe_error(exc)
+                )
+        if problem:
+            return sanitize(f"cannot reach the target at {public_url(self.base_url)}: {problem}")
         return None
 
     def close(self) -> None:
@@ -202,7 +242,9 @@ class Target:
             request_body=content,
             stream=stream,
             secret=self.api_key,
+            limits=self.limits,
         )
+        self.budget.check()
         with self._lock:
             self.requests += 1
             if self._timeouts_in_a_row >= self.max_consecutive_timeouts:
@@ -213,43 +255,51 @@ class Target:
                 return exchange
         exchange.sent_at = None if self.replayed else time.time()
         start = time.monotonic()
-        deadline = start + self.timeout
+        seconds = self.timeout
+        left = self.budget.remaining()
+        if left is not None:
+            seconds = max(0.001, min(seconds, left))
         timed_out = False
-        try:
-            # An explicit Authorization header (the API key) wins over credentials in the
-            # URL, which httpx would otherwise turn into a Basic header replacing it.
-            auth = _KEEP_HEADERS if "Authorization" in headers else httpx.USE_CLIENT_DEFAULT
-            with self._client.stream(
-                method, url, content=content or None, headers=headers, auth=auth
-            ) as resp:
-                exchange.status = resp.status_code
-                exchange.headers = {k.lower(): v for k, v in resp.headers.items()}
-                chunks: list[bytes] = []
-                size = 0
-                for chunk in resp.iter_bytes():
-                    room = self.max_response_bytes - size
-                    if len(chunk) > room:
-                        chunks.append(chunk[:room])
+        with Deadline(seconds) as deadline:
+            try:
+                # An explicit Authorization header (the API key) wins over credentials in
+                # the URL, which httpx would otherwise turn into a Basic header replacing it.
+                auth = _KEEP_HEADERS if "Authorization" in headers else httpx.USE_CLIENT_DEFAULT
+                with self._client.stream(
+                    method,
+                    url,
+                    content=content or None,
+                    headers=headers,
+                    auth=auth,
+                    timeout=self.limits.timeout(seconds),
+                    extensions={"trace": deadline.trace},
+                ) as resp:
+                    exchange.status = resp.status_code
+                    exchange.headers = {k.lower(): v for k, v in resp.headers.items()}
+                    release_read_bytes()  # the bodies of finished exchanges go first
+                    got = read_body(resp, self.limits, deadline, stream=stream)
+                    release_read_bytes(len(got.data))
+                    exchange.body = got.data
+                    timed_out = got.timed_out
+                    if got.cut:
                         exchange.truncated = True
-                        break
-                    chunks.append(chunk)
-                    size += len(chunk)
-                    if time.monotonic() > deadline:
-                        timed_out = True
-                        exchange.error = (
-                            f"the body was still arriving after {self.timeout:g} s (the timeout); "
-                            f"{size} bytes read"
-                        )
-                        break
-                exchange.body = b"".join(chunks)
-        except httpx.HTTPError as exc:
-            exchange.error = describe_error(exc)
-            timed_out = isinstance(exc, httpx.TimeoutException)
+                        exchange.cut = got.cut
+                        if got.timed_out and not (
+                            stream and exchange.content_type == "text/event-stream"
+                        ):
+                            # A stream cut at the deadline is judged as one that did not end;
+                            # any other answer cut there could not be read.
+                            exchange.error = got.cut
+            except (httpx.HTTPError, OSError) as exc:
+                timed_out = isinstance(exc, httpx.TimeoutException) or deadline.expired()
+                exchange.error = (
+                    f"no complete answer within {seconds:g} s (the exchange deadline)"
+                    if deadline.expired()
+                    else describe_error(exc)
+                )
         exchange.elapsed = time.monotonic() - start
         if exchange.error is None and exchange.status is not None and not self.replayed:
-            exchange.images = _billable_images(
-                exchange.status, exchange.content_type, exchange.body
-            )
+            exchange.images = _billable_images(exchange)
             exchange.billable = exchange.images > 0
         with self._lock:
             self._timeouts_in_a_row = self._timeouts_in_a_row + 1 if timed_out else 0
@@ -285,5 +335,5 @@ def describe_error(exc: BaseException) -> str:
     if isinstance(exc, httpx.ConnectError):
         return f"connection failed ({exc})"
     if isinstance(exc, httpx.RemoteProtocolError):
-        return f"the connection broke ({exc})"
-    return f"{type(exc).__name__}: {exc}"
+        return sanitize(f"the connection broke ({exc})")
+    return sanitize(f"{type(exc).__name__}: {exc}")

@@ -3,13 +3,15 @@ and how one is shown (a curl command, a trimmed body, masked keys, URLs without 
 
 from __future__ import annotations
 
-import json
 import re
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+
+from ._limits import Limits, parse_json
+from ._secrets import remember, sanitize
 
 _MISSING: Any = object()
 
@@ -29,6 +31,8 @@ class Exchange:
     body: bytes = b""
     truncated: bool = False
     """True when the body was longer than the cap and only its start was kept."""
+    cut: str | None = None
+    """Why only the start of the body was kept (a limit of ._limits, or the deadline)."""
     elapsed: float = 0.0
     sent_at: float | None = None
     """Wall-clock time (Unix seconds) the request was sent; None when unknown (replayed)."""
@@ -43,6 +47,7 @@ class Exchange:
     """The API key: never shown (replaced by ``$OPENAI_API_KEY`` wherever it appears)."""
 
     _parsed: Any = field(default=_MISSING, repr=False)
+    limits: Limits | None = field(default=None, repr=False)
 
     @property
     def received_at(self) -> tuple[float, float] | None:
@@ -66,15 +71,18 @@ class Exchange:
         if self._parsed is _MISSING:
             if self.truncated:
                 self._parsed = ValueError(
-                    f"the body was cut at {len(self.body)} bytes (the response size cap)"
+                    self.cut
+                    or f"the body was cut at {len(self.body)} bytes (the response size cap)"
                 )
             else:
                 try:
-                    self._parsed = json.loads(self.body)
+                    self._parsed = parse_json(self.body, self.limits)
                 except ValueError as exc:
                     self._parsed = ValueError(f"the body is not JSON ({exc})")
         if isinstance(self._parsed, ValueError):
-            raise self._parsed
+            # A fresh exception each time: the stored one, raised, would hold this
+            # exchange (and its body) in a reference cycle through its traceback.
+            raise ValueError(*self._parsed.args)
         return self._parsed
 
     def curl(self) -> str:
@@ -98,13 +106,19 @@ class Exchange:
                 parts.append(f"--data-binary {shlex.quote(text)}  # body cut at 4000 characters")
             else:
                 parts.append(f"--data-binary {shlex.quote(text)}")
-        return " \\\n  ".join(parts)
+        return sanitize(" \\\n  ".join(parts))
 
     def describe(self, limit: int = 1500) -> str:
         """Status line and a trimmed body, for failure messages."""
         if self.status is None:
             return f"no answer after {self.elapsed:.2f} s: {self.error}"
-        size = f"{len(self.body)} bytes" + (" (cut at the size cap)" if self.truncated else "")
+        size = f"{len(self.body)} bytes" + (
+            f" (cut: {self.cut})"
+            if self.cut
+            else " (cut at the size cap)"
+            if self.truncated
+            else ""
+        )
         line = (
             f"HTTP {self.status}, {self.headers.get('content-type') or 'no content-type'}, "
             f"{size}, {self.elapsed:.2f} s"
@@ -112,7 +126,9 @@ class Exchange:
         if self.error:
             line += f"; {self.error}"
         text = f"{line}\n{trim_body(self.body, limit)}" if self.body else f"{line}\n(empty body)"
-        return text.replace(self.secret, "$OPENAI_API_KEY") if self.secret else text
+        if self.secret:
+            remember([self.secret])
+        return sanitize(text)
 
 
 _LONG_RUN = re.compile(rb"[A-Za-z0-9+/=_-]{120,}")

@@ -19,12 +19,12 @@ What is expected is decided by the validator on the exact request bytes:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
+from images_conformance.exchanges._limits import parse_json
 from validator import (
     RULES,
     FetchedImage,
@@ -38,6 +38,7 @@ from validator import (
     validate_response,
     validate_stream,
 )
+from validator._rules._expect import expected_n
 
 if TYPE_CHECKING:
     from images_conformance.exchanges._client import Exchange
@@ -99,11 +100,9 @@ NOT_JUDGED = "not-judged"
 def not_judged(request_body: bytes | None, reason: str) -> Judgement:
     """The judgement of an exchange a recording does not hold whole (e.g. a body the
     recorder truncated): nothing is judged and nothing found, the reason noted."""
-    raw = (request_body or b"").decode("utf-8", errors="replace")
-    try:
-        request: Any = json.loads(raw)
-    except ValueError:
-        request = raw
+    request, problem = _parse_json(request_body or b"")
+    if problem is not None:
+        request = (request_body or b"").decode("utf-8", errors="replace")
     return Judgement(request, [], NOT_JUDGED, notes=[reason])
 
 
@@ -125,18 +124,27 @@ def _parse_json(body: bytes, truncated: bool = False) -> tuple[Any, str | None]:
     if truncated:
         return None, f"the body was cut at {len(body)} bytes (the response size cap)"
     try:
-        return json.loads(body), None
+        return parse_json(body), None
     except (ValueError, UnicodeDecodeError) as exc:
         return None, f"the body is not JSON ({exc})"
 
 
-def fetch_images(response: Any, fetch: Fetch | None, notes: list[str]) -> dict[int, FetchedImage]:
-    """GET every absolute http(s) ``url`` of the answer (live, or the GET recorded beside it)."""
+def images_asked(request: Any) -> int:
+    """How many images a request asks for (n; 1 when n is left out or invalid): the most
+    urls of an answer ever fetched."""
+    return (expected_n(request) if isinstance(request, dict) else None) or 1
+
+
+def fetch_images(
+    response: Any, fetch: Fetch | None, notes: list[str], *, limit: int = 1
+) -> dict[int, FetchedImage]:
+    """GET the absolute http(s) ``url`` of each of the first ``limit`` items of the answer
+    (the number of images asked for; live, or the GET recorded beside it)."""
     fetched: dict[int, FetchedImage] = {}
     data = response.get("data") if isinstance(response, dict) else None
     if not isinstance(data, list) or fetch is None:
         return fetched
-    for i, item in enumerate(data):
+    for i, item in enumerate(data[:limit]):
         url = item.get("url") if isinstance(item, dict) else None
         if not isinstance(url, str):
             continue
@@ -206,9 +214,7 @@ def answer_problem(
     asked_stream = isinstance(request, dict) and request.get("stream") is True
     if media == "text/event-stream" and status == 200 and asked_stream:
         return None
-    try:
-        json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    if _parse_json(body)[1] is not None:
         return f"HTTP {status} ({media}) with a body that is not JSON"
     return None
 
@@ -365,7 +371,7 @@ def _judge_parts(
     if parse_problem is not None:
         violations.append(make_violation("response.body.object", parse_problem))
         return Judgement(request, faults, "served", violations, notes)
-    fetched = fetch_images(parsed, fetch, notes)
+    fetched = fetch_images(parsed, fetch, notes, limit=images_asked(request))
     violations.extend(
         validate_response(
             request,

@@ -8,6 +8,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from images_conformance.exchanges._secrets import sanitize
+
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s\"']+@")
 
 
@@ -18,7 +20,7 @@ def scrub(value: Any, secrets: Iterable[str]) -> Any:
     def clean(text: str) -> str:
         for word in words:
             text = text.replace(word, "***")
-        return _USERINFO.sub(r"\1***@", text)
+        return sanitize(_USERINFO.sub(r"\1***@", text))  # control characters escaped too
 
     def walk(v: Any) -> Any:
         if isinstance(v, str):

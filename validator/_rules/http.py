@@ -45,7 +45,7 @@ def json_content_type(ctx: HttpContext) -> Iterator[Finding]:
     try:
         json.loads(ctx.body)
         is_json = True
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         is_json = False
     if is_json or ctx.status != 200:
         what = "JSON" if is_json else "a body that is not JSON"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import gzip
 import json
 import zlib
 from collections.abc import Mapping
@@ -21,6 +20,15 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import yaml
+
+from images_conformance.exchanges._limits import (
+    LimitExceeded,
+    Limits,
+    check_yaml_expansion,
+    inflate,
+    parse_json,
+    size_text,
+)
 
 from ._scrub import SECRET_QUERY_KEYS
 
@@ -111,7 +119,12 @@ _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
-    """A safe loader that also reads Ruby VCR's ``!binary`` and ignores other tags."""
+    """A safe loader that also reads Ruby VCR's ``!binary`` and ignores other tags (so
+    python tags never construct objects), and refuses aliases that expand without bound."""
+
+    def construct_document(self, node: Any) -> Any:
+        check_yaml_expansion(node, Limits().max_recording_bytes)
+        return super().construct_document(node)
 
 
 def _ruby_binary(loader: Any, node: Any) -> bytes:
@@ -140,12 +153,16 @@ def _parse_text(text: str, name: str) -> Any:
         raise CassetteError(f"{name} is empty")
     if stripped[0] in "{[":
         try:
-            return json.loads(stripped)
+            return parse_json(stripped, Limits(max_bytes=Limits().max_recording_bytes))
+        except LimitExceeded as exc:
+            raise CassetteError(f"{name}: {exc}") from None
         except ValueError as exc:
             if name.lower().endswith((".json", ".json.gz")):
                 raise CassetteError(f"{name} is not valid JSON: {exc}") from None
     try:
         return yaml.load(stripped, Loader=_Loader)
+    except LimitExceeded as exc:
+        raise CassetteError(f"{name}: {exc}") from None
     except yaml.YAMLError as exc:
         first = str(exc).strip().splitlines()
         raise CassetteError(
@@ -158,7 +175,10 @@ def _parse_text(text: str, name: str) -> Any:
 def read_cassette_data(path: str | Path) -> Any:
     """The parsed content of a cassette file (gzip, JSON or YAML)."""
     p = Path(path)
+    cap = Limits().max_recording_bytes
     try:
+        if p.stat().st_size > cap:
+            raise CassetteError(f"{p} is larger than {size_text(cap)}: not read")
         raw = p.read_bytes()
     except IsADirectoryError:
         raise CassetteError(f"{p} is a directory") from None
@@ -166,7 +186,9 @@ def read_cassette_data(path: str | Path) -> Any:
         raise CassetteError(f"cannot read {p}: {exc.strerror or exc}") from None
     if raw[:2] == b"\x1f\x8b":
         try:
-            raw = gzip.decompress(raw)
+            raw = inflate(raw, cap, what="it")
+        except LimitExceeded as exc:
+            raise CassetteError(f"{p} is gzip-compressed and {exc}: not read") from None
         except (OSError, EOFError, zlib.error) as exc:
             raise CassetteError(
                 f"{p} looks gzip-compressed but does not decompress: {exc}"
@@ -219,9 +241,12 @@ def _status(value: Any) -> int | None:
 def _decode_body(body: bytes, headers: dict[str, str], notes: list[str]) -> bytes:
     """The body as the client saw it after content decoding."""
     encoding = headers.get("content-encoding", "").lower().strip()
+    cap = Limits().max_bytes
     if body[:2] == b"\x1f\x8b":
         try:
-            out = gzip.decompress(body)
+            out = inflate(body, cap, what="a recorded body")
+        except LimitExceeded as exc:
+            raise CassetteError(f"{exc} (gzip): not judged") from None
         except (OSError, EOFError, zlib.error):
             notes.append("the body starts like gzip but does not decompress")
             return body
@@ -230,7 +255,9 @@ def _decode_body(body: bytes, headers: dict[str, str], notes: list[str]) -> byte
     if encoding == "deflate":
         for wbits in (zlib.MAX_WBITS, -zlib.MAX_WBITS):
             try:
-                out = zlib.decompress(body, wbits)
+                out = inflate(body, cap, wbits=wbits, what="a recorded body")
+            except LimitExceeded as exc:
+                raise CassetteError(f"{exc} (deflate): not judged") from None
             except zlib.error:
                 continue
             notes.append("the body was recorded deflate-compressed; judged after decompressing it")

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import zlib
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from images_conformance.exchanges._limits import LimitExceeded, Limits, inflate
+from images_conformance.exchanges._secrets import reveal
 
 from ._cassettes import GENERATIONS_SUFFIX
 from ._scrub import SECRET_QUERY_KEYS, _response_scrubber, scrub_request, scrub_response
@@ -107,7 +111,10 @@ class CassettePersister:
             raise CassetteNotFoundError()
         raw = found.read_bytes()
         if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
+            try:
+                raw = inflate(raw, Limits().max_recording_bytes, what=str(found))
+            except (LimitExceeded, zlib.error) as err:
+                raise CassetteDecodeError(f"{found}: {err}") from err
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as err:
@@ -145,6 +152,7 @@ def recording_config(*, api_key: str | None = None, compress: bool = False) -> d
         "serializer": "yaml",
         "persister": CompressingPersister if compress else CassettePersister,
     }
+    api_key = reveal(api_key)  # the value itself: vcrpy's filters str() it
     if api_key and len(api_key) >= 8:
         # The key itself, wherever else it might turn up (an echo in a body or a URL).
         # vcrpy's filter_sensitive_data covers requests only before vcrpy 9, so the
