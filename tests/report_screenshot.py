@@ -2,7 +2,7 @@
 
     python tests/report_screenshot.py [OUT.png]
 
-Runs the suite (quick level, a narrow selection) against the reference server with the
+Runs the suite (standard level, a narrow selection) against the reference server with the
 ``no-alpha`` deviation (``background: transparent`` gives an opaque image), writes the
 report to a temporary directory, opens it in headless Chromium (``/usr/bin/chromium``)
 with the rule table filtered to failed rules, and saves a screenshot.
@@ -32,7 +32,7 @@ def main(out: Path) -> None:
         subprocess.run(
             [sys.executable, "-m", "pytest", "--pyargs", "conformance_tests",
              "-p", "no:cacheprovider", "-q", "--base-url", server.base_url,
-             "--conformance-level", "quick", "--conformance-seed", "1", "-k", SELECT,
+             "--conformance-level", "standard", "--conformance-seed", "1", "-k", SELECT,
              "--conformance-report", str(page_path)],
             cwd=tmp, env=env, check=False, capture_output=True, timeout=600,
         )  # fmt: skip

@@ -192,7 +192,11 @@ def _report(evidence: dict[str, Any]) -> dict[str, Any]:
             "message": "1 gating rule(s) failed: image.transparency",
         },
         "counts": {"passed": 1, "failed": 1, "warning": 2, "not-judged": 1, "not-exercised": 3},
-        "target": {"base_url": "http://127.0.0.1:9/v1", "profile": HOSTILE_TEXT},
+        "target": {
+            "base_url": "http://127.0.0.1:9/v1",
+            "profile": HOSTILE_TEXT,
+            "edition": "2026-08",
+        },
         "run": {"level": "quick", "seed": 7, "strict": False, "started": "2026-01-01T00:00:00"},
         "suite": {"version": "0.1.0"},
         "rules": [
@@ -235,6 +239,7 @@ def test_page_escapes_everything_from_the_target_and_loads_nothing():
     for word in ("warning", "not-judged", "not-exercised"):
         assert f"o-{word}" in page, f"the outcome {word} is rendered"
     assert 'href="#case-0"' in page, "the failing rule links to its evidence"
+    assert "2026-08" in page, "the edition judged by is named"
 
 
 # -- the page, in a browser -----------------------------------------------------------------

@@ -210,6 +210,7 @@ def _header(report: Mapping[str, Any]) -> list[str]:
     meta = [
         ("target", base),
         ("profile", target.get("profile")),
+        ("edition", target.get("edition")),
         ("level", run.get("level")),
         ("strict", {True: "on", False: "off"}.get(run.get("strict"))),
         ("seed", seed),
