@@ -120,6 +120,7 @@ def main() -> int:
                 args.timeout,
                 "--level",
                 args.level,
+                *(["-k", args.select] if args.select else []),
             ],
             capture_output=True,
             text=True,
