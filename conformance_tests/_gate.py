@@ -157,6 +157,11 @@ class _Gate:
         self.results: dict[str, Case] = {}
         self.suite_seen = False
         self.internal_error = False
+        self.crashed: set[str] = set()
+        """Tests that failed on an error of the suite (set-up, teardown, an unexpected
+        exception), not on a finding about the target."""
+        self.judged: set[str] = set()
+        """Tests that recorded a finding about the target."""
         self.exit_message: str | None = None
         self.exit_returncode: int | None = None
         """The return code of a pytest.exit (3: the suite found the target unreachable)."""
@@ -236,7 +241,12 @@ class _Gate:
                 rules=tuple(info.get("rules") or ()),
                 features=tuple(info.get("features") or ()),
             )
-        update_case(case, report, info, _prop(report, _RECORD_KEY))
+        record = _prop(report, _RECORD_KEY)
+        update_case(case, report, info, record)
+        if isinstance(record, dict) and record.get("failure"):
+            self.judged.add(report.nodeid)
+        elif report.failed:
+            self.crashed.add(report.nodeid)  # no finding recorded: the suite broke
         if case.status == "skipped":
             case.skipped_for_feature = self._for_feature(case)
 
@@ -295,6 +305,7 @@ class _Gate:
             stop_code=self.exit_returncode,
             stop_message=self.exit_message,
             internal_error=self.internal_error,
+            crashed=frozenset(self.crashed - self.judged),
             max_generations=self.max_generations,
             planned_generations=_planned(opts),
             baseline=self.baseline_file,

@@ -24,6 +24,9 @@ from pathlib import Path
 import pytest
 from hostile import MODES, gzip_bomb_bytes, hostile_server
 
+from images_conformance.report import Case as ReportCase
+from images_conformance.report import Context, GateExit, build_report
+
 CANARY = "sk-canary-" + secrets.token_hex(16)
 SAFETY_NET_S = 600
 TIMEOUT = "5"
@@ -285,3 +288,17 @@ def test_reference_server_refuses_deep_json_and_slow_bodies(
             )
             answer = sock.recv(65536)
         assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+
+
+# -- exit status ---------------------------------------------------------------------------
+def test_tests_that_broke_without_a_verdict_exit_2() -> None:
+    """Failed tests that all broke on an error of the suite (no finding recorded) give no
+    verdict (2); one failed test with a finding about the target makes it a verdict (1)."""
+    broke = ReportCase("suite::broke", status="failed", failure="error in setup: RuntimeError")
+    found = ReportCase("suite::found", status="failed", failure="the answer is not JSON")
+    context = Context(runner_status=1, crashed=frozenset({broke.nodeid}))
+    verdict = build_report([broke], context=context)["verdict"]
+    assert verdict["exit_code"] == GateExit.USAGE_ERROR
+    assert "without a verdict" in verdict["message"]
+    verdict = build_report([broke, found], context=context)["verdict"]
+    assert verdict["exit_code"] == GateExit.NON_CONFORMANT

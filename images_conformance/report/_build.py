@@ -30,9 +30,10 @@ class GateExit(IntEnum):
     CONFORMANT = 0
     """Every MUST rule exercised passed or is baselined (SHOULD rules too in strict mode)."""
     NON_CONFORMANT = 1
-    """A gating rule failed, or a test of the suite failed."""
+    """A gating rule failed, or a test of the suite failed on a finding about the target."""
     USAGE_ERROR = 2
-    """Bad options or profile/baseline, collection errors, nothing ran, interrupted: no verdict."""
+    """Bad options or profile/baseline, collection errors, nothing ran, interrupted, or every
+    failed test broke on an error of the suite: no verdict."""
     UNREACHABLE = 3
     """The target did not answer at its base URL."""
 
@@ -73,6 +74,9 @@ class Context:
     """The return code a run was stopped with (3: the target was unreachable)."""
     stop_message: str | None = None
     internal_error: bool = False
+    crashed: frozenset[str] = frozenset()
+    """Cases that failed on an error of the suite (set-up, teardown, an unexpected
+    exception), not on a finding about the target."""
     max_generations: int | None = None
     planned_generations: int | None = None
     """The billable generations the level's plan expects (quick), or None."""
@@ -98,8 +102,11 @@ def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="seconds")
 
 
-def decide_verdict(gating: list[str], ran: bool, ctx: Context) -> tuple[GateExit, str, str | None]:
-    """(exit code, status word, message) from the gating failures and how the run ended."""
+def decide_verdict(
+    gating: list[str], ran: bool, ctx: Context, failed: Iterable[str] = ()
+) -> tuple[GateExit, str, str | None]:
+    """(exit code, status word, message) from the gating failures, the failed cases and how
+    the run ended."""
     status = ctx.runner_status
     if ctx.stop_code == GateExit.UNREACHABLE or (
         status == GateExit.UNREACHABLE and not ctx.internal_error
@@ -112,6 +119,14 @@ def decide_verdict(gating: list[str], ran: bool, ctx: Context) -> tuple[GateExit
         )
     if ctx.internal_error:
         return GateExit.USAGE_ERROR, "error", "pytest reported an internal error"
+    failed = set(failed)
+    if status == 1 and not gating and failed and failed <= ctx.crashed:
+        return (
+            GateExit.USAGE_ERROR,
+            "error",
+            f"internal error: {len(failed)} test(s) of the suite broke without a verdict "
+            "(see the test report): no verdict",
+        )
     if status == 0 and not ran:
         return (
             GateExit.USAGE_ERROR,
@@ -152,7 +167,8 @@ def build_report(cases: Iterable[Case], *, context: Context) -> dict[str, Any]:
     )
     gating = [e["id"] for e in entries if e["gating"]]
     ran = any(t.ran for t in tests)
-    code, status, message = decide_verdict(gating, ran, ctx)
+    failed = [t.nodeid for t in tests if t.status == "failed"]
+    code, status, message = decide_verdict(gating, ran, ctx, failed)
     counts = {o: sum(1 for e in entries if e["outcome"] == o) for o in OUTCOMES}
     finished = time.time()
     data: dict[str, Any] = {
