@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import pickle
+import tracemalloc
 import zlib
 from typing import Any
 
@@ -26,7 +27,11 @@ from images_conformance.exchanges._limits import (
     read_body,
 )
 from images_conformance.exchanges._secrets import MASK, Secret, sanitize
-from images_conformance.exchanges.formats._cassettes import CassetteError, _parse_text
+from images_conformance.exchanges.formats._cassettes import (
+    CassetteError,
+    _decode_body,
+    _parse_text,
+)
 from images_conformance.judge import fetch_images
 from validator import DEFAULT_PROFILE, validate_response
 
@@ -139,6 +144,48 @@ def test_read_body_counts_decoded_bytes() -> None:
     assert (
         got.cut == "the answer inflates past 2 MB (Content-Encoding: gzip); only its start was read"
     )
+
+
+def test_read_body_cuts_a_brotli_bomb_without_inflating_it_whole() -> None:
+    """64 MB of brotli fit in one small network chunk: httpx would inflate it in one go;
+    the read decodes it piece by piece and stops at the cap."""
+    brotli = pytest.importorskip("brotli", reason="httpx decodes br only with brotli installed")
+    bomb = brotli.compress(b"\0" * (64 * MB), quality=1)
+    assert len(bomb) < 65536  # one chunk
+    resp = _stream_response(bomb, {"Content-Encoding": "br", "Content-Type": "application/json"})
+    tracemalloc.start()
+    try:
+        with Deadline(30) as deadline:
+            got = read_body(resp, Limits(max_bytes=2 * MB), deadline)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(got.data) == 2 * MB
+    assert (
+        got.cut == "the answer inflates past 2 MB (Content-Encoding: br); only its start was read"
+    )
+    assert peak < 16 * MB
+
+
+def test_read_body_decodes_an_ordinary_brotli_answer() -> None:
+    brotli = pytest.importorskip("brotli", reason="httpx decodes br only with brotli installed")
+    body = json.dumps({"data": [{"url": f"https://x/{i}.png"} for i in range(5000)]}).encode()
+    resp = _stream_response(brotli.compress(body), {"Content-Encoding": "br"})
+    with Deadline(30) as deadline:
+        got = read_body(resp, Limits(), deadline)
+    assert got.data == body and got.cut is None
+
+
+def test_a_recorded_brotli_bomb_is_not_judged() -> None:
+    brotli = pytest.importorskip("brotli", reason="recorded br bodies need brotli")
+    bomb = brotli.compress(b"\0" * (256 * MB), quality=1)
+    with pytest.raises(CassetteError, match="inflates past 64 MB \\(brotli\\): not judged"):
+        _decode_body(bomb, {"content-encoding": "br"}, [])
+    notes: list[str] = []
+    assert _decode_body(brotli.compress(b'{"data": []}'), {"content-encoding": "br"}, notes) == (
+        b'{"data": []}'
+    )
+    assert notes == ["the body was recorded brotli-compressed; judged after decompressing it"]
 
 
 def test_read_body_cuts_a_stream_after_max_events() -> None:

@@ -25,6 +25,7 @@ import socket
 import threading
 import time
 import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -193,7 +194,8 @@ def read_body(response: Any, limits: Limits, deadline: Deadline, *, stream: bool
     """Read ``response`` (an httpx streaming response) within ``limits`` and ``deadline``.
 
     Bytes are counted after content decoding, as httpx's ``iter_bytes`` yields them, so
-    a compression bomb stops at ``max_bytes`` ("the answer inflates past N MB"). For an
+    a compression bomb stops at ``max_bytes`` ("the answer inflates past N MB"); brotli is
+    decoded here in pieces of 1 MB at most (httpx inflates each network chunk whole). For an
     event stream (``stream``), at most ``max_events`` events are kept. Transport errors
     are raised (httpx's); a deadline that fired mid-read is reported in ``cut``.
     """
@@ -204,8 +206,12 @@ def read_body(response: Any, limits: Limits, deadline: Deadline, *, stream: bool
     events = 0
     tail = b""
     encoding = response.headers.get("content-encoding", "").strip().lower()
+    chunks = response.iter_bytes()
+    if encoding == "br" and brotli_module() is not None:
+        # httpx inflates each network chunk whole: a few KB of brotli can be gigabytes
+        chunks = brotli_chunks(response.iter_raw(), error=httpx.DecodingError)
     try:
-        for chunk in response.iter_bytes():
+        for chunk in chunks:
             if stream:
                 scan = tail + chunk
                 for m in _EVENT_END.finditer(scan):
@@ -250,6 +256,57 @@ def read_body(response: Any, limits: Limits, deadline: Deadline, *, stream: bool
 
 class _Late(Exception):
     pass
+
+
+def brotli_module() -> Any:
+    """The brotli module, or None when it is not installed."""
+    try:
+        import brotli  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    return brotli
+
+
+_BROTLI_SLICE = 16
+"""Input bytes fed at a time to a brotli without an output limit (brotli < 1.2): 16 bytes
+of brotli inflate to at most about 10 MB."""
+
+
+def brotli_chunks(
+    raw: Iterable[bytes], step: int = 1 * MB, *, error: type[Exception] = ValueError
+) -> Iterator[bytes]:
+    """The brotli stream ``raw`` decompressed, in pieces of about ``step`` bytes at most
+    (a corrupt stream raises ``error``)."""
+    brotli = brotli_module()
+    d = brotli.Decompressor()
+    try:
+        d.process(b"", output_buffer_limit=step)
+        limited = True
+    except TypeError:
+        limited = False
+    try:
+        for data in raw:
+            if not limited:
+                for i in range(0, len(data), _BROTLI_SLICE):
+                    yield d.process(data[i : i + _BROTLI_SLICE])
+                continue
+            out = d.process(data, output_buffer_limit=step)
+            yield out
+            while not d.can_accept_more_data():
+                yield d.process(b"", output_buffer_limit=step)
+    except brotli.error as exc:
+        raise error(f"the brotli stream does not decompress ({exc})") from None
+
+
+def unbrotli(data: bytes, max_bytes: int, *, what: str = "it") -> bytes:
+    """``data`` brotli-decompressed, never more than ``max_bytes``: past it,
+    :class:`LimitExceeded`; a corrupt stream raises ``ValueError``."""
+    out = bytearray()
+    for piece in brotli_chunks([data]):
+        out += piece
+        if len(out) > max_bytes:
+            raise LimitExceeded(f"{what} inflates past {size_text(max_bytes)}")
+    return bytes(out)
 
 
 # -- memory ------------------------------------------------------------------------------

@@ -24,10 +24,12 @@ import yaml
 from images_conformance.exchanges._limits import (
     LimitExceeded,
     Limits,
+    brotli_module,
     check_yaml_expansion,
     inflate,
     parse_json,
     size_text,
+    unbrotli,
 )
 
 from ._scrub import SECRET_QUERY_KEYS
@@ -263,14 +265,14 @@ def _decode_body(body: bytes, headers: dict[str, str], notes: list[str]) -> byte
             notes.append("the body was recorded deflate-compressed; judged after decompressing it")
             return out
     if encoding == "br" and body and body.lstrip()[:1] not in (b"{", b"[", b"e", b":"):
-        try:
-            import brotli  # type: ignore[import-not-found]
-        except ImportError:
+        if brotli_module() is None:
             notes.append("the body is brotli-compressed; install brotli to judge it")
             return body
         try:
-            out = brotli.decompress(body)
-        except Exception:
+            out = unbrotli(body, cap, what="a recorded body")
+        except LimitExceeded as exc:
+            raise CassetteError(f"{exc} (brotli): not judged") from None
+        except ValueError:
             return body  # already decoded by the recorder
         notes.append("the body was recorded brotli-compressed; judged after decompressing it")
         return out
