@@ -34,7 +34,7 @@ TIMEOUT = "5"
 
 # A few tests of every kind (positive, stream, negative, HTTP, document examples).
 SUBSET = (
-    "test_planned_stream_request or test_api_key_is_checked"
+    "test_api_key_is_checked"
     " or test_document_example or test_malformed_json or (test_invalid_request_is_refused"
     " and request.n.)"
 )
