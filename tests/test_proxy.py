@@ -314,7 +314,7 @@ def test_enforce_forwards_should_only_requests():
 
 # -- secrets ---------------------------------------------------------------------------------
 def test_the_api_key_appears_in_no_output_report_or_har(tmp_path):
-    from images_conformance.proxy._har import HarRecorder
+    from images_conformance.proxy._recorder import HarRecorder
 
     with (
         upstream(create_app(api_key=CANARY)) as (server, capture),

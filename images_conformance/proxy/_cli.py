@@ -12,7 +12,7 @@ import argparse
 import sys
 from typing import Any
 
-from validator import DEFAULT_PROFILE, Profile, ProfileError
+from validator import DEFAULT_PROFILE, Profile, ProfileError, profile_with_edition
 
 from ._config import MB, ProxyConfig, ProxyConfigError
 
@@ -50,13 +50,22 @@ def _parser() -> argparse.ArgumentParser:
         "they never reach the upstream",
     )
     p.add_argument(
-        "--report", metavar="FILE.json", help="write the conformance report on exit (and FILE.md)"
+        "--report",
+        metavar="FILE",
+        help="write the conformance report on exit: FILE.json (and FILE.md beside it), "
+        "or FILE.html (a page)",
     )
     p.add_argument(
         "--record-har", metavar="FILE.har", help="record the traffic as a HAR file (keys masked)"
     )
     p.add_argument(
         "--profile", metavar="FILE", help="TOML profile of the upstream (model names, features)"
+    )
+    p.add_argument(
+        "--edition",
+        choices=["document", "2026-08"],
+        help="edition of the official text to judge by (default: the profile's, else "
+        "document; 2026-08 adds gpt-image-2 and its WIDTHxHEIGHT sizes)",
     )
     p.add_argument(
         "--fetch-urls",
@@ -109,17 +118,13 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     except SystemExit as exc:
         return int(exc.code or 0)
-    profile = DEFAULT_PROFILE
-    if args.profile:
-        try:
-            profile = Profile.from_toml(args.profile)
-        except ProfileError as exc:
-            return _fail(str(exc))
-    if args.report and args.report.lower().endswith((".html", ".htm")):
-        return _fail(
-            "an HTML report needs the HTML renderer (images_conformance.report.html), not in "
-            "this version; give a .json path (a Markdown summary is written beside it)"
-        )
+    try:
+        if args.profile:
+            profile = Profile.from_toml(args.profile, edition=args.edition)
+        else:
+            profile = profile_with_edition(DEFAULT_PROFILE, args.edition)
+    except ProfileError as exc:
+        return _fail(str(exc))
     if not 0 <= args.port <= 65535:
         return _fail(f"--port must be 0-65535, not {args.port}")
     try:
@@ -137,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     except ProxyConfigError as exc:
         return _fail(str(exc))
 
-    from ._har import HarRecorder
+    from ._recorder import HarRecorder
     from ._server import ValidatingProxy
 
     proxy = ValidatingProxy(
@@ -146,7 +151,12 @@ def main(argv: list[str] | None = None) -> int:
     recorder: Any = None
     if args.record_har:
         try:
-            recorder = HarRecorder(args.record_har, config.upstream_origin, proxy.secrets)
+            recorder = HarRecorder(
+                args.record_har,
+                config.upstream_origin,
+                proxy.secrets,
+                max_bytes=config.max_judged_bytes,
+            )
         except OSError as exc:
             return _fail(f"cannot write {args.record_har}: {exc}")
         proxy.recorder = recorder

@@ -12,6 +12,7 @@ from images_conformance.report import (
     scrub,
     write_report,
 )
+from images_conformance.report._evidence import judgement_evidence
 
 __all__ = [
     "Case",
@@ -21,6 +22,7 @@ __all__ = [
     "case_from_judgement",
     "judge_exchange",
     "judge_request",
+    "judgement_evidence",
     "scrub",
     "write_report",
 ]

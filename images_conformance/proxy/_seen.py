@@ -19,8 +19,9 @@ from typing import Any, TextIO
 
 from validator import Level, Profile, Violation, resolve_model
 
+from ._exchange import to_exchange
 from ._observed import Observed
-from ._pieces import Case, Judgement, case_from_judgement
+from ._pieces import Case, Judgement, case_from_judgement, judgement_evidence
 
 MAX_EVIDENCE = 100
 """Exchanges with findings kept as evidence for the report (the first ones)."""
@@ -77,9 +78,19 @@ def _requested_images(request: Any) -> int:
 class Seen:
     """Everything the proxy reports, updated as exchanges are judged (thread-safe)."""
 
-    def __init__(self, profile: Profile, out: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        profile: Profile,
+        out: TextIO | None = None,
+        *,
+        origin: str = "",
+        max_bytes: int = 64 * 1024 * 1024,
+    ) -> None:
         self.profile = profile
         self.out = out
+        self.origin = origin
+        """The upstream's ``scheme://host`` (the URL of the cases' evidence)."""
+        self.max_bytes = max_bytes
         self.started = time.time()
         self._lock = threading.Lock()
         self.groups: dict[str, Case] = {}
@@ -159,8 +170,14 @@ class Seen:
             self.counts["client_faults"] += 1
         if not judgement.violations and not judgement.request_faults:
             self.counts["conformant"] += 1
-        if judgement.violations or judgement.request_faults:
-            self._keep(obs, judgement, judgement.request_faults, judgement.violations)
+        kept = (judgement.violations or judgement.request_faults) and self._keep(
+            obs, judgement, judgement.request_faults, judgement.violations
+        )
+        if kept:  # the same exchange, as the page shows it, on the case it counts in
+            exchange = to_exchange(obs, self.origin, self.max_bytes)
+            group.evidence.append(
+                judgement_evidence(exchange, judgement, strict=self.profile.strict)
+            )
         parts = []
         if judgement.request_faults:
             parts.append(
@@ -181,10 +198,11 @@ class Seen:
         judgement: Judgement | None,
         client: list[Violation],
         server: list[Violation],
-    ) -> None:
+    ) -> bool:
+        """Keep the exchange as evidence (False: past the cap, not kept)."""
         if len(self.evidence) >= MAX_EVIDENCE:
             self.counts["evidence_dropped"] += 1
-            return
+            return False
         request = judgement.request if judgement is not None else None
         if request is None:
             request = obs.request_body[:_TEXT].decode("utf-8", errors="replace")
@@ -210,6 +228,7 @@ class Seen:
                 "notes": list(judgement.notes) if judgement is not None else [],
             }
         )
+        return True
 
     def _line(self, obs: Observed, judgement: Judgement | None, verdict: str) -> str:
         request = judgement.request if judgement is not None else None

@@ -42,7 +42,9 @@ class ValidatingProxy:
         self.config = config
         self.host = host
         self.port = port
-        self.seen = Seen(config.profile, out)
+        self.seen = Seen(
+            config.profile, out, origin=config.upstream_origin, max_bytes=config.max_judged_bytes
+        )
         self.judge = JudgeWorker(config, self.seen.record)
         self.recorder = recorder
         self.app = create_proxy_app(config, self._on_exchange)
