@@ -205,7 +205,7 @@ def test_every_variant_the_proxy_can_show_in_one_exchange_is_covered():
 
 
 @pytest.mark.parametrize("variant", JUDGED_VARIANTS, ids=[v.name for v in JUDGED_VARIANTS])
-def test_broken_upstream_deviation_reported_and_answer_unchanged(variant):
+def test_broken_upstream_deviation_reported_and_answer_unchanged(variant, tmp_path):
     body, server_rules, client_rules = BROKEN[variant.name]
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     with (
@@ -239,6 +239,11 @@ def test_broken_upstream_deviation_reported_and_answer_unchanged(variant):
     report = proxy.report()
     failed = {r["id"] for r in report["rules"] if r["outcome"] == "failed"}
     assert {r for r in server_rules if found[r]["level"] == "MUST"} <= failed
+    page = proxy.write_report(tmp_path / "x.html")[2].read_text()
+    for rule in server_rules:
+        assert rule in page
+    evidence = [e for t in proxy.seen.snapshot()["tests"] for e in t.evidence]
+    assert server_rules <= {f["rule"] for e in evidence for f in e["findings"]}
 
 
 # -- invalid requests: the application's fault ---------------------------------------------
@@ -356,7 +361,8 @@ def test_the_api_key_appears_in_no_output_report_or_har(tmp_path):
         assert CANARY not in text, f"the key leaked into {name}"
     entries = json.loads(outputs["har"])["log"]["entries"]
     assert len(entries) == 3
-    assert {"name": "authorization", "value": "***"} in entries[0]["request"]["headers"]
+    auth = [h["value"] for h in entries[0]["request"]["headers"] if h["name"] == "authorization"]
+    assert auth and all(CANARY not in v for v in auth), auth  # recorded, masked
 
 
 # -- transparency of any request -------------------------------------------------------------

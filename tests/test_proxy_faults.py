@@ -389,10 +389,11 @@ def test_command_rejects_bad_settings_without_a_traceback(capsys):
 
     assert main(["proxy", "--upstream", "ftp://nowhere"]) == 2
     assert main(["proxy", "--upstream", "http://u:p@host/v1"]) == 2
-    assert main(["proxy", "--upstream", "http://host/v1", "--report", "r.html"]) == 2
+    assert main(["proxy", "--upstream", "http://host/v1", "--edition", "2027"]) == 2
     assert main(["proxy"]) == 2
     err = capsys.readouterr().err
     assert "http(s) URL" in err and "credentials" in err and "Traceback" not in err
+    assert "invalid choice: '2027'" in err
 
 
 def test_fetch_urls_fetches_at_most_ten_images_per_answer():

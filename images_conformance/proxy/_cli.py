@@ -193,7 +193,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.report:
         try:
             written = proxy.write_report(args.report, profile_path=args.profile)
-            print(f"{PROG}: report {written[0]} (summary {written[1]})", file=sys.stderr)
+            print(
+                f"{PROG}: report {written[0]} (summary {written[1]}, page {written[2]})",
+                file=sys.stderr,
+            )
         except OSError as exc:
             print(f"{PROG}: cannot write the report to {args.report}: {exc}", file=sys.stderr)
             return 2
