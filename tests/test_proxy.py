@@ -7,6 +7,8 @@ received with the bytes the upstream sent.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 from typing import Any
 
@@ -363,6 +365,13 @@ def test_the_api_key_appears_in_no_output_report_or_har(tmp_path):
     assert len(entries) == 3
     auth = [h["value"] for h in entries[0]["request"]["headers"] if h["name"] == "authorization"]
     assert auth and all(CANARY not in v for v in auth), auth  # recorded, masked
+    # read back by validate-cassette: the server's verdict is the proxy's
+    from images_conformance.cli.validate_cassette import main as validate_main
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        code = validate_main(["--json", str(tmp_path / "t.har")])
+    gating = json.loads(outputs["report.json"])["verdict"]["gating_failures"]
+    assert code == (1 if gating else 0), (code, gating)
 
 
 # -- transparency of any request -------------------------------------------------------------
