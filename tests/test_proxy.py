@@ -441,3 +441,26 @@ def test_any_request_reaches_the_upstream_unchanged(method):
         assert seen["body"] == "\x00binary body\xff"
     assert out.getvalue() == "", "only the generations endpoint is judged"
     assert API_KEY not in out.getvalue()
+
+
+# -- the edition judged by ---------------------------------------------------------------
+@pytest.mark.parametrize(
+    "edition,faults", [("2026-08", set()), ("document", {"request.model.known"})]
+)
+def test_edition_decides_whether_a_gpt_image_2_free_size_request_is_a_client_fault(edition, faults):
+    from images_conformance.proxy._cli import _parser
+
+    args = _parser().parse_args(["--upstream", "http://backend/v1", "--edition", edition])
+    assert args.edition == edition
+    body = {"prompt": PROMPT, "model": "gpt-image-2", "size": "1536x864", "quality": "low"}
+    with (
+        upstream(create_app()) as (server, _),
+        proxy_to(server.base_url, profile=profile_with_edition(DEFAULT_PROFILE, args.edition)) as (
+            proxy,
+            out,
+        ),
+    ):
+        httpx.post(proxy.base_url + "/images/generations", json=body, timeout=60)
+        assert proxy.wait_judged()
+    got = set(proxy.seen.snapshot()["client_faults"])
+    assert faults <= got and bool(got) == bool(faults), (got, out.getvalue())
