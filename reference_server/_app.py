@@ -18,6 +18,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route, request_response
 from starlette.types import Receive, Scope, Send
 
+from images_conformance._listening import url_host
 from images_conformance.exchanges._limits import json_depth_exceeds
 from validator import Level, Profile, Violation, resolve_model, validate_request
 from validator._profile import profile_with_edition
@@ -215,7 +216,7 @@ def _origin(request: Request) -> str:
         server = request.scope.get("server")
         if server:
             h, p = server[0], server[1]
-            host = f"[{h}]:{p}" if ":" in str(h) else f"{h}:{p}"
+            host = f"{url_host(str(h))}:{p}"
         else:
             host = "127.0.0.1"
     return f"{scheme}://{host}"

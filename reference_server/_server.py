@@ -12,6 +12,8 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 
+from images_conformance._listening import bind_tcp, http_origin
+
 from ._app import API_PREFIX, create_app
 
 
@@ -55,8 +57,7 @@ class ServerThread:
     @property
     def origin(self) -> str:
         """``http://host:port``."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return http_origin(self.host, self.port)
 
     @property
     def base_url(self) -> str:
@@ -67,17 +68,7 @@ class ServerThread:
         """Start serving; return self once the server accepts connections."""
         if self._thread is not None:
             raise RuntimeError("the server was already started")
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted connections only
-        # when the listening socket says TCP, and without it every answer waits ~40 ms
-        # (Nagle's algorithm against delayed ACKs).
-        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((self.host, self.port))
-        except OSError:
-            sock.close()
-            raise
+        sock = bind_tcp(self.host, self.port)
         self._socket = sock
         self.port = sock.getsockname()[1]
         self._thread = threading.Thread(

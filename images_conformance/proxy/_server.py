@@ -11,6 +11,7 @@ from typing import Any, TextIO
 
 import uvicorn
 
+from .._listening import bind_tcp, http_origin
 from ._config import ProxyConfig
 from ._forward import create_proxy_app
 from ._judging import JudgeWorker
@@ -82,8 +83,7 @@ class ValidatingProxy:
     # -- where ---------------------------------------------------------------------------
     @property
     def origin(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return http_origin(self.host, self.port)
 
     @property
     def base_url(self) -> str:
@@ -91,15 +91,7 @@ class ValidatingProxy:
         return self.origin + self.config.upstream_path
 
     def _bind(self) -> socket.socket:
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        # IPPROTO_TCP: asyncio then sets TCP_NODELAY on accepted connections.
-        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((self.host, self.port))
-        except OSError:
-            sock.close()
-            raise
+        sock = bind_tcp(self.host, self.port)
         self.port = sock.getsockname()[1]
         return sock
 
