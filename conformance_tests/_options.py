@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from images_conformance.cli.profile_options import EDITION_CHOICES, edition_help, profile_help
 from images_conformance.exchanges._client import (
     DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_TIMEOUT,
@@ -17,9 +18,7 @@ from images_conformance.exchanges._client import (
 )
 from images_conformance.exchanges._limits import DEFAULT_MAX_EVENTS, DEFAULT_MAX_JSON_DEPTH, Limits
 from images_conformance.exchanges._secrets import Secret, remember, secret
-from validator import DEFAULT_PROFILE, Profile, ProfileError
-from validator._editions import EDITIONS
-from validator._profile import profile_with_edition
+from validator import Profile, ProfileError, load_profile
 
 
 @dataclass(frozen=True)
@@ -150,15 +149,14 @@ def add_options(parser: pytest.Parser) -> None:
         ["--profile", "--conformance-profile"],
         dest="conformance_profile",
         metavar="FILE",
-        help="TOML profile: model names and families, features, auth, strict, known failures.",
+        help=profile_help("the target") + ".",
     )
     add(
         ["--edition", "--conformance-edition"],
         dest="conformance_edition",
-        choices=list(EDITIONS),
+        choices=EDITION_CHOICES,
         default=None,
-        help="the edition of the official text the target is judged by (default: the "
-        "profile's, else document; 2026-08 adds gpt-image-2 and its WIDTHxHEIGHT sizes).",
+        help=edition_help() + ".",
     )
     group.addoption(
         "--conformance-level",
@@ -262,10 +260,7 @@ def build_options(config: pytest.Config) -> SuiteOptions:
     profile_path = config.getoption("conformance_profile")
     edition = config.getoption("conformance_edition")
     try:
-        if profile_path:
-            profile = Profile.from_toml(profile_path, edition=edition)
-        else:
-            profile = profile_with_edition(DEFAULT_PROFILE, edition)
+        profile = load_profile(profile_path, edition)
     except ProfileError as exc:
         raise pytest.UsageError(str(exc)) from None
     timeout = config.getoption("conformance_timeout")

@@ -6,6 +6,8 @@ import argparse
 import os
 import sys
 
+from images_conformance.cli.profile_options import add_profile_options
+
 PROG = "images-conformance serve"
 
 
@@ -22,14 +24,7 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         help="require 'Authorization: Bearer KEY' (default: $REFERENCE_SERVER_API_KEY, "
         "else no auth)",
     )
-    p.add_argument("--profile", default=None, help="a profile TOML file (model names, families)")
-    p.add_argument(
-        "--edition",
-        default=None,
-        choices=["document", "2026-08"],
-        help="edition of the official text to serve (default: the profile's, else document; "
-        "2026-08 serves gpt-image-2 at WIDTHxHEIGHT sizes)",
-    )
+    add_profile_options(p, of="the server", verb="serve")
     p.add_argument(
         "--url-ttl", type=float, default=3600, help="seconds image URLs stay valid (default 3600)"
     )
@@ -51,19 +46,15 @@ def main(argv: list[str] | None = None, *, prog: str = PROG) -> int:
     try:
         import uvicorn
 
-        from validator import Profile, ProfileError
+        from images_conformance._listening import url_host
+        from validator import ProfileError, load_profile
 
         from ._app import API_PREFIX, create_app
     except ImportError as exc:  # pragma: no cover - broken installation
         print(f"{prog}: cannot import the server: {exc}", file=sys.stderr)
         return 1
-    from validator._profile import profile_with_edition
-
     try:
-        if args.profile is not None:
-            profile = Profile.from_toml(args.profile, edition=args.edition)
-        else:
-            profile = profile_with_edition(None, args.edition)
+        profile = load_profile(args.profile, args.edition)
     except ProfileError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
@@ -77,7 +68,7 @@ def main(argv: list[str] | None = None, *, prog: str = PROG) -> int:
         args.api_key if args.api_key is not None else os.environ.get("REFERENCE_SERVER_API_KEY")
     )
     app = create_app(api_key=api_key or None, profile=profile, url_ttl=args.url_ttl)
-    host = f"[{args.host}]" if ":" in args.host else args.host
+    host = url_host(args.host)
     auth = "required" if api_key else "off"
     where = f"http://{host}:{args.port}{API_PREFIX}" if args.port else f"{host}, a free port"
     print(

@@ -12,6 +12,7 @@ The public API::
     check_request(body, *, profile=None)  # raises RequestInvalid
     resolve_model(body, *, profile=None) -> ResolvedModel
     edition_profile("2026-08") -> Profile  # OpenAI's own behaviour in another edition
+    load_profile(path_or_None, edition=None) -> Profile  # a --profile FILE and --edition
 
 The edition of the official text a profile is judged by is ``profile.edition``
 (``document``, the default, or ``2026-08``: see docs/editions.md). An empty list means no rule is broken. Every rule is in ``RULES`` (see docs/rules.md).
@@ -25,6 +26,7 @@ from ._profile import (
     Profile,
     ProfileError,
     edition_profile,
+    load_profile,
     profile_with_edition,
 )
 from ._rules import RULES, Rule
@@ -62,6 +64,7 @@ __all__ = [
     "Violation",
     "check_request",
     "edition_profile",
+    "load_profile",
     "parse_sse",
     "profile_with_edition",
     "recording_window",

@@ -209,6 +209,16 @@ def edition_profile(edition: str | Edition) -> Profile:
     return _EDITION_PROFILES[ed.name]
 
 
+def load_profile(path: str | Path | None, edition: str | None = None) -> Profile:
+    """The profile a command was given: the TOML file at ``path`` (None: OpenAI's own
+    behaviour), judged by ``edition`` (None: the file's, else ``document``).
+
+    Raises ProfileError with a one-line reason that names the file."""
+    if path is None or str(path) == "":
+        return profile_with_edition(DEFAULT_PROFILE, edition)
+    return Profile.from_toml(path, edition=edition)
+
+
 def profile_with_edition(profile: Profile | None, edition: str | Edition | None) -> Profile:
     """``profile`` (default: OpenAI's) judged by ``edition`` instead (None: unchanged).
 

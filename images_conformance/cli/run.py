@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from .profile_options import add_profile_options
+
 RUN_EPILOG = """Any other arguments go to pytest (e.g. -k EXPR, -x, -n auto, --junitxml FILE).
 Without --base-url (or OPENAI_BASE_URL) the suite runs against the embedded reference server.
 
@@ -35,12 +37,7 @@ def run_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--base-url", metavar="URL", help="API base URL, e.g. http://host:port/v1")
     parser.add_argument("--api-key", metavar="KEY", help="API key (default: $OPENAI_API_KEY)")
-    parser.add_argument("--profile", metavar="FILE", help="TOML profile of the target")
-    parser.add_argument(
-        "--edition",
-        choices=["document", "2026-08"],
-        help="edition of the official text to judge by (default: the profile's, else document)",
-    )
+    add_profile_options(parser)
     parser.add_argument(
         "--level",
         "--conformance-level",

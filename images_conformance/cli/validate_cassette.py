@@ -49,9 +49,11 @@ from validator import (
     Profile,
     ProfileError,
     Violation,
-    profile_with_edition,
+    load_profile,
     recording_window,
 )
+
+from .profile_options import add_profile_options
 
 PROG = "images-conformance validate-cassette"
 CASSETTE_SUFFIXES = (
@@ -95,18 +97,7 @@ def _parser() -> argparse.ArgumentParser:
         "document's rules.",
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="cassette files or directories")
-    p.add_argument(
-        "--profile",
-        metavar="FILE",
-        help="TOML profile of the target that answered (model names, features); "
-        "default: OpenAI's own behaviour",
-    )
-    p.add_argument(
-        "--edition",
-        choices=["document", "2026-08"],
-        help="edition of the official text to judge by (default: the profile's, else "
-        "document; 2026-08 adds gpt-image-2 and its WIDTHxHEIGHT sizes)",
-    )
+    add_profile_options(p, of="the target that answered")
     p.add_argument(
         "--no-images",
         action="store_true",
@@ -404,10 +395,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
         return int(exc.code or 0)
     try:
-        if args.profile:
-            profile = Profile.from_toml(args.profile, edition=args.edition)
-        else:
-            profile = profile_with_edition(DEFAULT_PROFILE, args.edition)
+        profile = load_profile(args.profile, args.edition)
     except ProfileError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 2

@@ -12,8 +12,9 @@ import argparse
 import sys
 from typing import Any
 
-from validator import DEFAULT_PROFILE, Profile, ProfileError, profile_with_edition
+from validator import ProfileError, load_profile
 
+from ..cli.profile_options import add_profile_options
 from ._config import MB, ProxyConfig, ProxyConfigError
 
 PROG = "images-conformance proxy"
@@ -58,15 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--record-har", metavar="FILE.har", help="record the traffic as a HAR file (keys masked)"
     )
-    p.add_argument(
-        "--profile", metavar="FILE", help="TOML profile of the upstream (model names, features)"
-    )
-    p.add_argument(
-        "--edition",
-        choices=["document", "2026-08"],
-        help="edition of the official text to judge by (default: the profile's, else "
-        "document; 2026-08 adds gpt-image-2 and its WIDTHxHEIGHT sizes)",
-    )
+    add_profile_options(p, of="the upstream")
     p.add_argument(
         "--fetch-urls",
         action="store_true",
@@ -119,10 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         return int(exc.code or 0)
     try:
-        if args.profile:
-            profile = Profile.from_toml(args.profile, edition=args.edition)
-        else:
-            profile = profile_with_edition(DEFAULT_PROFILE, args.edition)
+        profile = load_profile(args.profile, args.edition)
     except ProfileError as exc:
         return _fail(str(exc))
     if not 0 <= args.port <= 65535:
