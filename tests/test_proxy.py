@@ -246,6 +246,12 @@ def test_broken_upstream_deviation_reported_and_answer_unchanged(variant, tmp_pa
         assert rule in page
     evidence = [e for t in proxy.seen.snapshot()["tests"] for e in t.evidence]
     assert server_rules <= {f["rule"] for e in evidence for f in e["findings"]}
+    assert report["proxy"]["evidence"], "each exchange with findings is listed"
+    for entry in report["proxy"]["evidence"]:  # and points at its evidence on its case
+        (test,) = [t for t in report["tests"] if t["nodeid"] == entry["test"]]
+        shown = test["evidence"][entry["evidence_index"]]["findings"]
+        server = {f["rule"] for f in entry["findings"] if f["side"] == "server"}
+        assert server == {f["rule"] for f in shown}
 
 
 # -- invalid requests: the application's fault ---------------------------------------------
@@ -279,7 +285,11 @@ def test_invalid_request_is_a_client_fault_and_the_refusing_server_conformant(bo
     assert report["verdict"]["client_faults"] == [rule]
     assert report["verdict"]["gating_failures"] == []
     assert report["verdict"]["exit_code"] == 1
-    assert report["proxy"]["evidence"][0]["findings"][0]["side"] == "client"
+    (entry,) = report["proxy"]["evidence"]
+    assert entry["findings"][0]["side"] == "client" and entry["findings"][0]["rule"] == rule
+    (test,) = [t for t in report["tests"] if t["nodeid"] == entry["test"]]
+    shown = test["evidence"][entry["evidence_index"]]
+    assert [k for k, _ in shown["request"]["params"]] == list(body)
 
 
 @pytest.mark.parametrize("body,rule,param", INVALID, ids=[r for _, r, _ in INVALID])
@@ -305,6 +315,10 @@ def test_enforce_refuses_a_must_breaking_request_without_calling_the_upstream(bo
     assert rule in error["message"]
     assert proxy.seen.snapshot()["counts"]["refused_by_proxy"] == 1
     assert rule in proxy.seen.snapshot()["client_faults"]
+    (entry,) = proxy.report()["proxy"]["evidence"]  # in no case: the entry holds it all
+    assert entry["outcome"] == "refused-by-proxy" and entry["test"] is None
+    assert entry["findings"][0]["rule"] == rule and entry["findings"][0]["message"]
+    assert json.loads(entry["request"]) == body
     assert "refused by the proxy" in out.getvalue()
 
 

@@ -5,7 +5,7 @@ family), so a rule passes, fails or goes unexercised exactly as in a suite run.
 What only live traffic has goes beside it: the verdict also lists the MUST rules the
 application's requests broke (``client_faults``, which raise the exit code to 1), and a
 ``proxy`` section holds the client faults, the exchanges not judged and why, the judge's
-cost and evidence.
+cost, and the list of exchanges with findings (each pointing at its evidence on a case).
 """
 
 from __future__ import annotations

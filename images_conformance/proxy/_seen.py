@@ -25,6 +25,7 @@ from ._pieces import Case, Judgement, case_from_judgement, judgement_evidence
 
 MAX_EVIDENCE = 100
 """Exchanges with findings kept as evidence for the report (the first ones)."""
+REFUSED_BY_PROXY = "refused-by-proxy"
 _TEXT = 2000
 _STATUS_RANK = {"failed": 3, "xfail": 2, "passed": 1, "skipped": 0}
 
@@ -98,6 +99,8 @@ class Seen:
         self.not_judged: collections.Counter[str] = collections.Counter()
         self.counts: collections.Counter[str] = collections.Counter()
         self.evidence: list[dict[str, Any]] = []
+        """One entry per exchange with findings (the first MAX_EVIDENCE): when, which side
+        was at fault, and where the exchange itself is (a case's ``evidence``)."""
 
     # -- recording -----------------------------------------------------------------------
     def forwarded(self, obs: Observed) -> None:
@@ -131,7 +134,7 @@ class Seen:
         self.counts["refused_by_proxy"] += 1
         for v in obs.enforced:
             _note(self.client_faults, v, True)
-        self._keep(obs, None, obs.enforced, [])
+        self._keep(obs, REFUSED_BY_PROXY, obs.enforced, [])
         rules = ", ".join(sorted({v.rule for v in obs.enforced}))
         return self._line(
             obs,
@@ -171,9 +174,9 @@ class Seen:
         if not judgement.violations and not judgement.request_faults:
             self.counts["conformant"] += 1
         kept = (judgement.violations or judgement.request_faults) and self._keep(
-            obs, judgement, judgement.request_faults, judgement.violations
+            obs, judgement.outcome, judgement.request_faults, judgement.violations, group
         )
-        if kept:  # the same exchange, as the page shows it, on the case it counts in
+        if kept:  # the exchange itself, as the page shows it, on the case it counts in
             exchange = to_exchange(obs, self.origin, self.max_bytes)
             group.evidence.append(
                 judgement_evidence(exchange, judgement, strict=self.profile.strict)
@@ -195,39 +198,39 @@ class Seen:
     def _keep(
         self,
         obs: Observed,
-        judgement: Judgement | None,
+        outcome: str,
         client: list[Violation],
         server: list[Violation],
+        case: Case | None = None,
     ) -> bool:
-        """Keep the exchange as evidence (False: past the cap, not kept)."""
+        """List the exchange among those with findings (False: past the cap, not kept).
+
+        The entry says which side broke which rule; the exchange itself (request,
+        answer, messages) goes on ``case``'s evidence at the entry's ``evidence_index``
+        (the report's ``tests`` entry named ``test``), where the page shows it. An
+        exchange the proxy refused counts in no case: its entry holds its request and
+        the messages."""
         if len(self.evidence) >= MAX_EVIDENCE:
             self.counts["evidence_dropped"] += 1
             return False
-        request = judgement.request if judgement is not None else None
-        if request is None:
-            request = obs.request_body[:_TEXT].decode("utf-8", errors="replace")
 
         def item(v: Violation, side: str) -> dict[str, Any]:
-            return {
-                "rule": v.rule,
-                "level": str(v.level),
-                "side": side,
-                "param": v.param,
-                "path": v.path,
-                "message": v.message[:_TEXT],
-            }
+            entry = {"rule": v.rule, "level": str(v.level), "side": side, "param": v.param}
+            if case is None:
+                entry.update(path=v.path, message=v.message[:_TEXT])
+            return entry
 
-        self.evidence.append(
-            {
-                "time": _iso(obs.started),
-                **obs.summary(),
-                "outcome": judgement.outcome if judgement is not None else "refused-by-proxy",
-                "request": request,
-                "findings": [item(v, "client") for v in client]
-                + [item(v, "server") for v in server],
-                "notes": list(judgement.notes) if judgement is not None else [],
-            }
-        )
+        entry: dict[str, Any] = {
+            "time": _iso(obs.started),
+            **obs.summary(),
+            "outcome": outcome,
+            "findings": [item(v, "client") for v in client] + [item(v, "server") for v in server],
+            "test": case.nodeid if case is not None else None,
+            "evidence_index": len(case.evidence) if case is not None else None,
+        }
+        if case is None:
+            entry["request"] = obs.request_body[:_TEXT].decode("utf-8", errors="replace")
+        self.evidence.append(entry)
         return True
 
     def _line(self, obs: Observed, judgement: Judgement | None, verdict: str) -> str:
