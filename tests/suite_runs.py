@@ -7,6 +7,7 @@ from typing import Any
 
 import httpcore  # noqa: F401  (see below)
 import pytest
+from broken_servers import Variant, broken_app, serving
 
 import conformance_tests.test_examples
 import conformance_tests.test_http
@@ -68,3 +69,29 @@ def run_suite(pytester: pytest.Pytester, *args: str) -> SuiteRun:
     """Run ``pytest --pyargs conformance_tests *args`` in-process."""
     rec = pytester.inline_run("--pyargs", "conformance_tests", "-p", "no:cacheprovider", *args)
     return SuiteRun(ret=int(rec.ret), reports=rec.getreports("pytest_runtest_logreport"))
+
+
+def run_variant(
+    pytester: pytest.Pytester,
+    variant: Variant,
+    *extra: str,
+    level: str = "standard",
+    select: str | None = None,
+    own_args: bool = True,
+) -> SuiteRun:
+    """Run the suite in-process against ``variant`` of the reference server (served on a
+    free port for the run): at ``level``, narrowed with ``-k select`` (default: the
+    variant's ``select``), with ``extra`` options and the variant's own ``args`` (strict
+    mode, an edition, ...) unless ``own_args`` is False."""
+    with serving(broken_app(variant)) as server:
+        return run_suite(
+            pytester,
+            "--base-url",
+            server.base_url,
+            "--conformance-level",
+            level,
+            "-k",
+            variant.select if select is None else select,
+            *extra,
+            *(variant.args if own_args else ()),
+        )

@@ -3,27 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from broken_servers import HANGING, HUGE, VARIANTS, broken_app, serving
-from suite_runs import run_suite
+from broken_servers import HANGING, HUGE, VARIANTS
+from suite_runs import run_variant
 
 pytestmark = pytest.mark.usefixtures("suite_env")
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=[v.name for v in VARIANTS])
 def test_suite_fails_on_broken_variant(variant, pytester):
-    with serving(broken_app(variant)) as server:
-        run = run_suite(
-            pytester,
-            "--base-url",
-            server.base_url,
-            "--conformance-level",
-            "standard",
-            "--timeout",
-            "10",
-            "-k",
-            variant.select,
-            *variant.args,
-        )
+    run = run_variant(pytester, variant, "--timeout", "10")
     assert run.ret == pytest.ExitCode.TESTS_FAILED, (
         variant.name,
         run.outcomes(),
@@ -45,16 +33,7 @@ def test_suite_fails_on_broken_variant(variant, pytester):
 def test_should_rules_do_not_fail_outside_strict_mode(pytester):
     """Without --conformance-strict, a SHOULD-level deviation is an xfail naming the rule."""
     variant = next(v for v in VARIANTS if v.name == "unknown-params-accepted")
-    with serving(broken_app(variant)) as server:
-        run = run_suite(
-            pytester,
-            "--base-url",
-            server.base_url,
-            "--conformance-level",
-            "standard",
-            "-k",
-            variant.select,
-        )
+    run = run_variant(pytester, variant, own_args=False)  # without its --conformance-strict
     assert run.ret == pytest.ExitCode.OK, run.failure_text()
     xfails = [r for r in run.reports if hasattr(r, "wasxfail")]
     assert xfails and all("request.unknown_parameter" in r.wasxfail for r in xfails)
@@ -65,34 +44,14 @@ def test_error_codes_that_are_status_numbers_are_reported_by_default(pytester):
     """The SHOULD rules on error code and type: without strict mode, each is named as a
     SHOULD-level deviation (the run still passes)."""
     variant = next(v for v in VARIANTS if v.name == "status-as-error-code")
-    with serving(broken_app(variant)) as server:
-        run = run_suite(
-            pytester,
-            "--base-url",
-            server.base_url,
-            "--conformance-level",
-            "quick",
-            "-k",
-            variant.select,
-        )
+    run = run_variant(pytester, variant, level="quick", own_args=False)  # not strict
     assert run.ret == pytest.ExitCode.OK, run.failure_text()
     reasons = " ".join(r.wasxfail for r in run.reports if hasattr(r, "wasxfail"))
     assert "error.code_identifier" in reasons and "error.type_invalid_request" in reasons
 
 
 def test_hanging_target_gives_failures_not_a_stuck_run(pytester):
-    with serving(broken_app(HANGING)) as server:
-        run = run_suite(
-            pytester,
-            "--base-url",
-            server.base_url,
-            "--conformance-level",
-            "standard",
-            "--timeout",
-            "0.5",
-            "-k",
-            HANGING.select,
-        )
+    run = run_variant(pytester, HANGING, "--timeout", "0.5")
     assert run.ret == pytest.ExitCode.TESTS_FAILED
     assert run.outcomes().get("failed", 0) >= 5
     # Three timeouts in a row, then the suite stops waiting on the target (the run's
@@ -102,8 +61,7 @@ def test_hanging_target_gives_failures_not_a_stuck_run(pytester):
 
 
 def test_huge_answers_are_read_with_a_cap(pytester):
-    with serving(broken_app(HUGE)) as server:
-        run = run_suite(pytester, "--base-url", server.base_url, "-k", HUGE.select, *HUGE.args)
+    run = run_variant(pytester, HUGE)
     assert run.ret == pytest.ExitCode.TESTS_FAILED
     assert "response.body.object" in run.gating_rules()
     text = run.failure_text()
@@ -116,18 +74,7 @@ def test_known_failures_of_the_profile_are_expected_failures(pytester):
     variant = next(v for v in VARIANTS if v.name == "fewer-images")
     profile = pytester.path / "known.toml"
     profile.write_text('[known_failures]\n"response.data.count_matches_n" = "n is clamped"\n')
-    with serving(broken_app(variant)) as server:
-        run = run_suite(
-            pytester,
-            "--base-url",
-            server.base_url,
-            "--profile",
-            str(profile),
-            "--conformance-level",
-            "standard",
-            "-k",
-            variant.select,
-        )
+    run = run_variant(pytester, variant, "--profile", str(profile))
     assert run.ret == pytest.ExitCode.OK, run.failure_text()
     xfails = [r for r in run.reports if hasattr(r, "wasxfail")]
     assert xfails
@@ -137,19 +84,14 @@ def test_known_failures_of_the_profile_are_expected_failures(pytester):
 def test_the_api_key_never_shows_in_failure_messages(pytester):
     key = "sk-secret-abcdef123456"
     variant = next(v for v in VARIANTS if v.name == "fewer-images")
-    with serving(broken_app(variant)) as server:
-        run = run_suite(
-            pytester,
-            "--base-url",
-            server.base_url,
-            "--api-key",
-            key,
-            "--conformance-level",
-            "standard",
-            "--conformance-strict",  # http.auth_required rests on observation: SHOULD
-            "-k",
-            variant.select + " or test_api_key_is_checked",
-        )
+    run = run_variant(
+        pytester,
+        variant,
+        "--api-key",
+        key,
+        "--conformance-strict",  # http.auth_required rests on observation: SHOULD
+        select=variant.select + " or test_api_key_is_checked",
+    )
     text = run.failure_text()
     assert run.ret == pytest.ExitCode.TESTS_FAILED
     assert key not in text
