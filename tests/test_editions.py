@@ -511,6 +511,33 @@ def test_the_reference_server_cli_takes_an_edition(capsys):
     assert "invalid choice" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("command", ["run", "serve", "validate-cassette", "proxy"])
+def test_every_command_takes_the_same_profile_and_edition_options(command, capsys):
+    from images_conformance.cli.main import main
+
+    assert main([command, "--help"]) == 0
+    out = capsys.readouterr().out
+    group = out[out.index("profile and edition:") :]
+    assert "--profile FILE" in group and "docs/profiles.md" in group
+    assert f"--edition {{{','.join(EDITIONS)}}}" in group and "docs/editions.md" in group
+
+
+def test_load_profile_reads_a_file_or_gives_openais_under_an_edition(tmp_path):
+    from validator import DEFAULT_PROFILE, load_profile
+
+    assert load_profile(None) is DEFAULT_PROFILE
+    assert load_profile(None, "2026-08") is edition_profile("2026-08")
+    path = tmp_path / "acme.toml"
+    path.write_text('name = "acme"\n[models]\n"acme-1" = "gpt-image-2"\n')
+    loaded = load_profile(path, "2026-08")
+    assert loaded.name == "acme" and loaded.edition.name == "2026-08"
+    assert "acme-1" in loaded.custom_size_models
+    with pytest.raises(ProfileError, match=f"cannot read profile {tmp_path / 'no.toml'}"):
+        load_profile(tmp_path / "no.toml")
+    with pytest.raises(ProfileError, match="unknown edition '2027'"):
+        load_profile(None, "2027")
+
+
 def test_the_edition_shortcut_of_the_validator_api():
     from validator import RequestInvalid, check_request, resolve_model
 
