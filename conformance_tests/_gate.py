@@ -462,10 +462,12 @@ def _api_status(exchange: Any, body: Any) -> int | None:
         request = json.loads(body) if isinstance(body, (bytes, bytearray)) else body
     except ValueError:
         request = None
+    # an Exchange answers from its one parse (shared with the judge); else the bytes
+    answer = exchange if hasattr(exchange, "json_problem") else getattr(exchange, "body", b"")
     problem = answer_problem(
         status,
         getattr(exchange, "headers", None) or {},
-        getattr(exchange, "body", b"") or b"",
+        answer if answer is not None else b"",
         request=request,
         error=getattr(exchange, "error", None),
     )

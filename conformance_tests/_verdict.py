@@ -140,6 +140,8 @@ class Verdict:
             what=what,
             problem=extra or None,
             fetched=judgement.fetched if judgement is not None else None,
+            items=judgement.items if judgement is not None else None,
+            items_left=judgement.items_left if judgement is not None else 0,
         )
         if gating:
             others = [v for v in violations if v not in gating]
@@ -229,7 +231,11 @@ class Verdict:
         return "; ".join(parts) or None
 
     def as_record(self) -> dict[str, Any]:
-        """Plain data for ``user_properties`` (JSON-serializable, survives xdist)."""
+        """Plain data for ``user_properties`` (JSON-serializable, survives xdist), made once
+        the test is over: the exchanges kept for the evidence (each body up to the size
+        cap) are let go, so no finished test holds one."""
+        evidence = self.evidence()
+        self._shown = {}
         return {
             "rules": list(self.rules),
             "cases": self.cases,
@@ -242,7 +248,7 @@ class Verdict:
             "answer_problem": self.answer_problem,
             "valid_answer_problem": self.valid_answer_problem,
             "failure": self.failure[:4000] if self.failure else None,
-            "evidence": self.evidence(),
+            "evidence": evidence,
         }
 
 

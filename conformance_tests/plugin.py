@@ -305,6 +305,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         return report
     if report.when != "call" or verdict is None:
         return report
+    del item.stash[_VERDICT_KEY]  # the item lives as long as the session; the verdict need not
     verdict.count_traffic()
     exc = call.excinfo.value if call.excinfo is not None else None
     if exc is not None:

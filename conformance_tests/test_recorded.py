@@ -207,10 +207,7 @@ def test_recorded_scenario(
                 exchange, f"no usable answer: {exchange.error}", what=what
             )
         judgement = judge_exchange(
-            raw,
-            exchange.status,
-            exchange.headers,
-            exchange.body,
+            exchange,
             profile=profile,
             fetch=fetch,
             received_at=exchange.received_at,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ._models import GPT_IMAGE_ONLY_PARAMS, IMPLIED_GPT_IMAGE_MODEL, ResolvedModel
@@ -267,11 +267,14 @@ def validate_exchange(
     body: bytes = b"",
     situation: str = "any",
     stream: bool = False,
+    is_json: Callable[[], bool] | None = None,
 ) -> list[Violation]:
     """The HTTP rules for one answer: no 5xx, JSON labelled as JSON, and the status the
     ``situation`` calls for (``valid``: 200; ``malformed_json``: 400; ``missing_key`` and
-    ``wrong_key``: 401; ``wrong_method``: 405; ``any``: none in particular)."""
-    ctx = HttpContext(status, content_type, body, situation, stream)
+    ``wrong_key``: 401; ``wrong_method``: 405; ``any``: none in particular).
+    ``is_json``: says whether the body is JSON from the caller's own parse (asked only
+    when needed); left out, the body is parsed here."""
+    ctx = HttpContext(status, content_type, body, situation, stream, is_json)
     out: list[Violation] = []
     for r in _HTTP_RULES:
         out.extend(r.run(ctx))

@@ -14,6 +14,12 @@ from ._limits import Limits, parse_json
 from ._secrets import remember, sanitize
 
 _MISSING: Any = object()
+_RELEASED: Any = object()
+
+
+@dataclass(frozen=True)
+class _NotJSON:
+    reason: str
 
 
 @dataclass
@@ -67,23 +73,43 @@ class Exchange:
         return self.body.decode("utf-8", errors="replace")
 
     def json(self) -> Any:
-        """The body parsed as JSON; raises ValueError when it is not JSON (or truncated)."""
+        """The body parsed as JSON (within ``limits``); raises ValueError when it is not
+        JSON, is cut, or is past a limit of the parser.
+
+        Parsed once: the document is kept until :meth:`release_json` (the judge calls it
+        once it is done), the reason it is not JSON for as long as the exchange lives."""
         if self._parsed is _MISSING:
-            if self.truncated:
-                self._parsed = ValueError(
-                    self.cut
-                    or f"the body was cut at {len(self.body)} bytes (the response size cap)"
-                )
-            else:
-                try:
-                    self._parsed = parse_json(self.body, self.limits)
-                except ValueError as exc:
-                    self._parsed = ValueError(f"the body is not JSON ({exc})")
-        if isinstance(self._parsed, ValueError):
-            # A fresh exception each time: the stored one, raised, would hold this
+            self._parsed = self._parse()
+        if isinstance(self._parsed, _NotJSON):
+            # A fresh exception each time: a stored one, raised, would hold this
             # exchange (and its body) in a reference cycle through its traceback.
-            raise ValueError(*self._parsed.args)
+            raise ValueError(self._parsed.reason)
+        if self._parsed is _RELEASED:
+            return parse_json(self.body, self.limits)  # asked again after judging: not kept
         return self._parsed
+
+    @property
+    def json_problem(self) -> str | None:
+        """Why the body is not JSON (cut, past a parser limit, not JSON), or None."""
+        if self._parsed is _MISSING:
+            self._parsed = self._parse()
+        return self._parsed.reason if isinstance(self._parsed, _NotJSON) else None
+
+    def release_json(self) -> None:
+        """Forget the parsed document (a large answer's costs hundreds of MB); what
+        :attr:`json_problem` says is kept."""
+        if self._parsed is not _MISSING and not isinstance(self._parsed, _NotJSON):
+            self._parsed = _RELEASED
+
+    def _parse(self) -> Any:
+        if self.truncated:
+            return _NotJSON(
+                self.cut or f"the body was cut at {len(self.body)} bytes (the response size cap)"
+            )
+        try:
+            return parse_json(self.body, self.limits)
+        except ValueError as exc:
+            return _NotJSON(f"the body is not JSON ({exc})")
 
     def curl(self) -> str:
         """A curl command that repeats this request (API key as ``$OPENAI_API_KEY``)."""

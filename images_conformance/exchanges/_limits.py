@@ -10,7 +10,8 @@ or a traceback:
 - :func:`read_body`: reads an httpx streaming response through httpx's own incremental
   decoding (gzip, deflate, and br/zstd when their packages are installed), counting the
   *decoded* bytes and the stream's events, and stops at the first limit reached;
-- :func:`parse_json`: refuses JSON deeper than ``max_json_depth`` before parsing it;
+- :func:`parse_json`: refuses JSON deeper than ``max_json_depth``, or holding more than
+  ``max_json_values`` values, before parsing it;
 - :func:`inflate`: a bounded gzip/zlib decompressor for recorded bodies and files;
 - :class:`RunBudget`: an optional overall time budget for a whole run.
 """
@@ -40,6 +41,12 @@ DEFAULT_MAX_EVENTS = 1000
 """Server-sent events read of one stream (a conformant stream has at most n * 4 events)."""
 DEFAULT_MAX_JSON_DEPTH = 256
 """Nesting of JSON arrays and objects parsed (a conformant answer nests 4 levels)."""
+DEFAULT_MAX_JSON_VALUES = 3_000_000
+"""Values (arrays, objects, strings, numbers, ...; keys not counted) of one JSON text
+parsed: each costs the parser up to about 100 bytes of memory, so this bounds one parse
+at about 300 MB whatever the text holds. A conformant answer holds fewer than 100; a
+``data`` array of 1,000,000 urls (2,000,000 values) is still parsed, and judged on its
+first items."""
 DEFAULT_MAX_RECORDING_BYTES = 128 * MB
 """A recording file (after gunzip), and the whole of its YAML once aliases are expanded."""
 
@@ -61,10 +68,18 @@ class Limits:
     max_bytes: int = DEFAULT_MAX_BYTES
     max_events: int = DEFAULT_MAX_EVENTS
     max_json_depth: int = DEFAULT_MAX_JSON_DEPTH
+    max_json_values: int = DEFAULT_MAX_JSON_VALUES
     max_recording_bytes: int = DEFAULT_MAX_RECORDING_BYTES
 
     def __post_init__(self) -> None:
-        for name in ("deadline", "connect_timeout", "max_bytes", "max_events", "max_json_depth"):
+        for name in (
+            "deadline",
+            "connect_timeout",
+            "max_bytes",
+            "max_events",
+            "max_json_depth",
+            "max_json_values",
+        ):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive; got {getattr(self, name)!r}")
 
@@ -333,8 +348,20 @@ def release_read_bytes(new: int = 0) -> None:
 
 # -- JSON --------------------------------------------------------------------------------
 _QUOTED = re.compile(rb'"[^"]*"')
-_KEEP_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
 _ONE_BRACKET_KIND = bytes.maketrans(b"{}", b"[]")
+
+
+def _outside_strings(body: bytes, keep: bytes) -> bytes:
+    """The bytes of ``keep`` (JSON punctuation) that the JSON text ``body`` holds outside
+    its strings, in order: no parsing, no recursion."""
+    # Escaped backslashes, then escaped quotes, out; then only quotes and ``keep`` kept,
+    # and the strings (now only kept bytes between quotes) dropped.
+    dropped = bytes(b for b in range(256) if b != ord('"') and b not in keep)
+    text = body.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, dropped)
+    text = text.replace(b'""', b"")
+    if b'"' in text:
+        text = _QUOTED.sub(b"", text)
+    return text.replace(b'"', b"")
 
 
 def json_depth_exceeds(body: bytes, max_depth: int) -> bool:
@@ -343,13 +370,7 @@ def json_depth_exceeds(body: bytes, max_depth: int) -> bool:
     Text that is not JSON may give either answer (parsing it then says what is wrong)."""
     if body.count(b"[") + body.count(b"{") <= max_depth:
         return False
-    # Escaped backslashes, then escaped quotes, out; then only quotes and brackets kept,
-    # and the strings (now only brackets between quotes) dropped.
-    text = body.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, _KEEP_STRUCTURE)
-    text = text.replace(b'""', b"")
-    if b'"' in text:
-        text = _QUOTED.sub(b"", text)
-    text = text.translate(_ONE_BRACKET_KIND, b'"')
+    text = _outside_strings(body, b"[]{}").translate(_ONE_BRACKET_KIND)
     if b"[" * (max_depth + 1) in text:
         return True
     # Each pass removes the innermost level: more than max_depth passes, too deep.
@@ -361,9 +382,22 @@ def json_depth_exceeds(body: bytes, max_depth: int) -> bool:
     return True
 
 
+def json_values(body: bytes, at_most: int | None = None) -> int:
+    """About how many values (keys not counted) the JSON text ``body`` holds, counted on
+    its bytes without parsing it: one more than its commas and opening brackets outside
+    strings (never fewer than it holds; an empty array or object counts 2). With
+    ``at_most``, any answer above it may be returned as soon as the count is known to
+    pass it (commas inside strings are then counted too)."""
+    rough = body.count(b",") + body.count(b"[") + body.count(b"{") + 1
+    if at_most is not None and rough <= at_most:
+        return rough
+    return len(_outside_strings(body, b"[{,")) + 1
+
+
 def parse_json(body: bytes | str, limits: Limits | None = None) -> Any:
     """``body`` parsed as JSON, or :class:`LimitExceeded` / ``ValueError`` with a one-line
-    reason (too large, nested too deeply, not JSON). Never a RecursionError."""
+    reason (too large, nested too deeply, too many values, not JSON). Never a
+    RecursionError."""
     limits = limits or Limits()
     raw = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
     if len(raw) > limits.max_bytes:
@@ -373,6 +407,12 @@ def parse_json(body: bytes | str, limits: Limits | None = None) -> Any:
     if json_depth_exceeds(raw, limits.max_json_depth):
         raise LimitExceeded(
             f"the JSON nests deeper than {limits.max_json_depth} levels; not parsed"
+        )
+    values = json_values(raw, limits.max_json_values)
+    if values > limits.max_json_values:
+        raise LimitExceeded(
+            f"the JSON holds about {values:,} values, more than {limits.max_json_values:,} "
+            "(the JSON value limit); not parsed"
         )
     try:
         return json.loads(body)

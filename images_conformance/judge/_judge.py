@@ -85,6 +85,12 @@ class Judgement:
     ``violations`` were judged: the request's and the answer's own rules were not."""
     fetched: dict[int, FetchedImage] = field(default_factory=dict)
     """What the GETs of returned urls gave, by item index (for the report's evidence)."""
+    items: list[Any] | None = field(default=None, repr=False)
+    """The first :data:`KEPT_ITEMS` items of the answer's ``data`` array (for the report's
+    evidence; the parsed answer itself is not kept), ``[]`` when the answer was read as
+    JSON but has none, None when it was not read as JSON (a stream, no answer)."""
+    items_left: int = 0
+    """The items past those kept that carry an image (``b64_json`` or ``url``)."""
 
     @property
     def must(self) -> list[Violation]:
@@ -113,6 +119,10 @@ def _media_type(headers: Mapping[str, str]) -> str | None:
     return None
 
 
+def _is_stream_type(headers: Mapping[str, str]) -> bool:
+    return _media_type(headers) == "text/event-stream"
+
+
 def _header(headers: Mapping[str, str], wanted: str) -> str | None:
     for name, value in headers.items():
         if name.lower() == wanted:
@@ -127,6 +137,70 @@ def _parse_json(body: bytes, truncated: bool = False) -> tuple[Any, str | None]:
         return parse_json(body), None
     except (ValueError, UnicodeDecodeError) as exc:
         return None, f"the body is not JSON ({exc})"
+
+
+KEPT_ITEMS = 16
+"""Items of an answer's ``data`` array a Judgement keeps (the report shows 12 images)."""
+
+
+class _Answer:
+    """An answer's body as JSON, parsed at most once (by the Exchange when there is one,
+    within its limits): judging and :func:`answer_problem` share the one parse."""
+
+    def __init__(self, body: bytes, truncated: bool = False, exchange: Any = None) -> None:
+        self.body = body
+        self.truncated = truncated
+        self.exchange = exchange if callable(getattr(exchange, "json", None)) else None
+        self._parsed: tuple[Any, str | None] | None = None
+
+    def parsed(self) -> tuple[Any, str | None]:
+        """(the document, None) or (None, why it is not JSON)."""
+        if self._parsed is None:
+            if self.truncated:
+                self._parsed = _parse_json(self.body, truncated=True)
+            elif self.exchange is not None:
+                try:
+                    self._parsed = (self.exchange.json(), None)
+                except ValueError as exc:
+                    self._parsed = (None, str(exc))
+            else:
+                self._parsed = _parse_json(self.body)
+        return self._parsed
+
+    def kept_items(self) -> tuple[list[Any] | None, int]:
+        """(the first KEPT_ITEMS data items, the images among the rest); ``[]`` when the
+        body is not JSON or has no data array."""
+        parsed = self.parsed()[0]
+        data = parsed.get("data") if isinstance(parsed, dict) else None
+        if not isinstance(data, list):
+            return [], 0
+        left = sum(
+            1
+            for item in data[KEPT_ITEMS:]
+            if isinstance(item, dict)
+            and (item.get("b64_json") is not None or isinstance(item.get("url"), str))
+        )
+        return data[:KEPT_ITEMS], left
+
+    def is_json(self) -> bool:
+        """Whether the body is JSON (parsed within the limits)."""
+        return self.json_problem is None
+
+    @property
+    def json_problem(self) -> str | None:
+        """Why the body is not JSON, or None (no parse when the exchange knows already)."""
+        if self._parsed is None and self.exchange is not None and not self.truncated:
+            return self.exchange.json_problem
+        return self.parsed()[1]
+
+
+def _json_problem(body: Any) -> str | None:
+    """Why ``body`` (bytes, or an object that knows, such as an Exchange) is not JSON."""
+    known = getattr(body, "json_problem", _UNKNOWN)
+    return _parse_json(body)[1] if known is _UNKNOWN else known
+
+
+_UNKNOWN: Any = object()
 
 
 def images_asked(request: Any) -> int:
@@ -188,7 +262,7 @@ NOT_THERE_STATUSES = frozenset({404, 405, 501})
 def answer_problem(
     status: int | None,
     headers: Mapping[str, str] | None,
-    body: bytes,
+    body: bytes | Any,
     *,
     request: Any = None,
     situation: Situation | None = None,
@@ -199,7 +273,8 @@ def answer_problem(
     Not an images API's answer: no answer (or one that could not be read), HTTP 404, 405
     or 501 (405 excepted where a wrong method was sent), or a body that is not JSON
     (an event stream answering a request for one, and a 405 answering a wrong method,
-    excepted).
+    excepted). ``body``: the bytes, or an :class:`~images_conformance.exchanges.Exchange`
+    (its own parse is then used, never a second one).
     """
     if status is None:
         return f"no answer ({error})" if error else "no answer"
@@ -214,7 +289,7 @@ def answer_problem(
     asked_stream = isinstance(request, dict) and request.get("stream") is True
     if media == "text/event-stream" and status == 200 and asked_stream:
         return None
-    if _parse_json(body)[1] is not None:
+    if _json_problem(body) is not None:
         return f"HTTP {status} ({media}) with a body that is not JSON"
     return None
 
@@ -254,8 +329,9 @@ def judge_exchange(
     an :class:`~images_conformance.exchanges.Exchange` (live, recorded or proxied).
     """
     error: str | None = None
+    exchange: Any = None
     if hasattr(request_body, "request_body"):  # an Exchange
-        exchange: Any = request_body
+        exchange = request_body
         request_body, status, headers, body = (
             exchange.request_body,
             exchange.status,
@@ -267,24 +343,30 @@ def judge_exchange(
             received_at = getattr(exchange, "received_at", None)
         error = getattr(exchange, "error", None)
     headers = headers or {}
-    judgement = _judge_parts(
-        request_body,
-        status,
-        headers,
-        body,
-        profile=profile,
-        check_images=check_images,
-        fetch=fetch,
-        lenient_auth=lenient_auth,
-        situation=situation,
-        broken=broken,
-        truncated=truncated,
-        received_at=received_at,
-    )
-    if not truncated:  # a body cut at the cap is judged by response.body.object
-        judgement.answer_problem = answer_problem(
-            status, headers, body, request=judgement.request, situation=situation, error=error
+    answer = _Answer(body, truncated, exchange)
+    try:
+        judgement = _judge_parts(
+            request_body,
+            status,
+            headers,
+            answer,
+            profile=profile,
+            check_images=check_images,
+            fetch=fetch,
+            lenient_auth=lenient_auth,
+            situation=situation,
+            broken=broken,
+            received_at=received_at,
         )
+        if not truncated:  # a body cut at the cap is judged by response.body.object
+            judgement.answer_problem = answer_problem(
+                status, headers, answer, request=judgement.request, situation=situation, error=error
+            )
+        if status is not None and 200 <= status < 300 and not _is_stream_type(headers):
+            judgement.items, judgement.items_left = answer.kept_items()
+    finally:
+        if exchange is not None and callable(getattr(exchange, "release_json", None)):
+            exchange.release_json()  # judged: the parsed document is not kept
     return judgement
 
 
@@ -292,7 +374,7 @@ def _judge_parts(
     request_body: bytes | None,
     status: int | None,
     headers: Mapping[str, str],
-    body: bytes,
+    answer: _Answer,
     *,
     profile: Profile | None,
     check_images: bool,
@@ -300,9 +382,9 @@ def _judge_parts(
     lenient_auth: bool,
     situation: Situation | None,
     broken: str | None,
-    truncated: bool,
     received_at: tuple[float, float] | None,
 ) -> Judgement:
+    body = answer.body
     request, faults = judge_request(request_body, profile=profile)
     if status is None:
         return Judgement(request, faults, "no-answer", notes=["no answer was recorded"])
@@ -312,11 +394,10 @@ def _judge_parts(
             faults,
             status,
             headers,
-            body,
+            answer,
             situation=situation,  # type: ignore[arg-type]
             broken=broken,
             profile=profile,
-            truncated=truncated,
         )
     if situation == "valid" and faults:
         situation = None  # the request bytes say otherwise: judged as invalid
@@ -330,9 +411,10 @@ def _judge_parts(
         body=body,
         situation="valid" if not faults and not excused else "any",
         stream=is_stream,
+        is_json=answer.is_json,
     )
     notes: list[str] = []
-    parsed, parse_problem = (None, None) if is_stream else _parse_json(body, truncated)
+    parsed, parse_problem = (None, None) if is_stream else answer.parsed()
 
     if faults:
         if status < 400:
@@ -415,12 +497,11 @@ def _judge_refusal(
     faults: list[Violation],
     status: int,
     headers: Mapping[str, str],
-    body: bytes,
+    answer: _Answer,
     *,
     situation: Situation,
     broken: str | None,
     profile: Profile | None,
-    truncated: bool,
 ) -> Judgement:
     """An answer to a request that had to be refused (``situation`` says with what status).
 
@@ -428,13 +509,14 @@ def _judge_refusal(
     violations = validate_exchange(
         status,
         content_type=_header(headers, "content-type"),
-        body=body,
+        body=answer.body,
         situation="any" if situation == "invalid" else situation,
+        is_json=answer.is_json,
     )
     if status < 400:
         if broken is not None:
             violations.extend(_acceptance(faults, status, broken))
         return Judgement(request, faults, "accepted-invalid", violations)
-    parsed, _ = _parse_json(body, truncated)
+    parsed, _ = answer.parsed()
     violations.extend(validate_error(status, parsed, request=request, profile=profile))
     return Judgement(request, faults, "refused", violations)

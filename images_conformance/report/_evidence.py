@@ -63,6 +63,7 @@ from typing import Any
 
 from PIL import Image
 
+from images_conformance.exchanges._limits import parse_json
 from validator import RULES, Violation, parse_sse
 from validator._images import MAX_PIXELS, decode_base64, inspect_image
 
@@ -277,14 +278,31 @@ def returned_images(
     content_type: str | None,
     *,
     fetched: Mapping[int, Any] | None = None,
-) -> list[dict[str, Any]]:
-    """Every image of an answer, in arrival order: ``data[i]`` items of a JSON answer
-    (``fetched``: index -> an object with ``status``, ``body``, ``error`` for returned urls),
-    or the partial and completed events of a stream."""
-    if not body or len(body) > _SCAN_LIMIT * 64:
-        return []
+    items: Any = None,
+    items_left: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
+    """The first :data:`MAX_IMAGES` images of an answer, in arrival order, and how many
+    more it holds: ``data[i]`` items of a JSON answer (``fetched``: index -> an object with
+    ``status``, ``body``, ``error`` for returned urls), or the partial and completed events
+    of a stream.
+
+    ``items``: the answer's first ``data`` items as the judge kept them (see
+    ``Judgement.items``), and ``items_left`` the images among the items it did not keep;
+    given, the body is not parsed again. Left out, a JSON body is parsed here (within the
+    default limits of ``parse_json``)."""
     images: list[dict[str, Any]] = []
-    if content_type == "text/event-stream":
+    more = 0
+
+    def add(make: Any) -> None:
+        nonlocal more
+        if len(images) < MAX_IMAGES:
+            images.append(make())
+        else:
+            more += 1
+
+    if items is None and (not body or len(body) > _SCAN_LIMIT * 64):
+        return images, more
+    if items is None and content_type == "text/event-stream":
         for event in parse_sse(body):
             data = event.get("data")
             if not isinstance(data, dict) or "b64_json" not in data:
@@ -296,31 +314,41 @@ def returned_images(
                 label = "completed"
             else:
                 label = kind or "event"
-            images.append(
-                _b64_image(data["b64_json"], label=label, origin="stream", event=event.get("event"))
+            add(
+                lambda data=data, label=label, event=event: _b64_image(
+                    data["b64_json"], label=label, origin="stream", event=event.get("event")
+                )
             )
-        return images
-    try:
-        parsed = json.loads(body)
-    except ValueError:
-        return []
-    items = parsed.get("data") if isinstance(parsed, dict) else None
+        return images, more
+    if items is None:
+        try:
+            parsed = parse_json(body)
+        except ValueError:
+            return images, more
+        items = parsed.get("data") if isinstance(parsed, dict) else None
+        del parsed
     for i, item in enumerate(items if isinstance(items, list) else []):
         if not isinstance(item, dict):
             continue
         if "b64_json" in item and item["b64_json"] is not None:
-            images.append(_b64_image(item["b64_json"], label=f"data[{i}]", origin="b64_json"))
+            add(
+                lambda i=i, item=item: _b64_image(
+                    item["b64_json"], label=f"data[{i}]", origin="b64_json"
+                )
+            )
         elif isinstance(item.get("url"), str):
-            got = (fetched or {}).get(i)
-            if got is None:
-                why = f"url not fetched: {cut(item['url'], 200)}"
-                images.append(image_evidence(None, label=f"data[{i}]", origin="url", error=why))
-            elif getattr(got, "status", None) != 200:
-                why = getattr(got, "error", None) or f"GET of the url gave HTTP {got.status}"
-                images.append(image_evidence(None, label=f"data[{i}]", origin="url", error=why))
-            else:
-                images.append(image_evidence(got.body, label=f"data[{i}]", origin="url"))
-    return images
+            add(lambda i=i, item=item: _url_image(i, item["url"], (fetched or {}).get(i)))
+    return images, more + items_left
+
+
+def _url_image(i: int, url: str, got: Any) -> dict[str, Any]:
+    if got is None:
+        why = f"url not fetched: {cut(url, 200)}"
+        return image_evidence(None, label=f"data[{i}]", origin="url", error=why)
+    if getattr(got, "status", None) != 200:
+        why = getattr(got, "error", None) or f"GET of the url gave HTTP {got.status}"
+        return image_evidence(None, label=f"data[{i}]", origin="url", error=why)
+    return image_evidence(got.body, label=f"data[{i}]", origin="url")
 
 
 def _scrub(value: Any, secrets: list[str]) -> Any:
@@ -345,12 +373,16 @@ def exchange_evidence(
     what: str = "",
     problem: str | None = None,
     fetched: Mapping[int, Any] | None = None,
+    items: Any = None,
+    items_left: int = 0,
     secrets: Iterable[str] = (),
 ) -> dict[str, Any]:
     """The evidence of one judged exchange (see the module docstring for the keys).
 
     ``violations``: what the judge found on it; ``gating``: the ids among them that fail
     (None: unknown); ``fetched``: the bytes fetched for returned urls, by item index;
+    ``items``/``items_left``: the answer's data items the judge kept and the images among
+    those it did not (``Judgement.items``), so that the body is not parsed again;
     ``secrets``: strings to replace by ``***``. Never raises on what the target sent.
     """
     gating_ids = set(gating) if gating is not None else None
@@ -363,8 +395,11 @@ def exchange_evidence(
     curl = exchange.curl() if callable(getattr(exchange, "curl", None)) else None
     status = getattr(exchange, "status", None)
     images: list[dict[str, Any]] = []
+    images_left_out = 0
     if status is not None and 200 <= status < 300:
-        images = returned_images(body, content_type, fetched=fetched)
+        images, images_left_out = returned_images(
+            body, content_type, fetched=fetched, items=items, items_left=items_left
+        )
     evidence = {
         "what": cut(what, 600),
         "problem": cut(problem, MESSAGE_LIMIT) if problem else None,
@@ -393,8 +428,8 @@ def exchange_evidence(
             for v in violations
         ],
         "asked": asked_of(request_body),
-        "images": images[:MAX_IMAGES],
-        "images_left_out": max(0, len(images) - MAX_IMAGES),
+        "images": images,
+        "images_left_out": images_left_out,
     }
     secret = getattr(exchange, "secret", None)
     words = sorted({s for s in [*secrets, secret] if s and len(s) >= 3}, key=len, reverse=True)
@@ -419,5 +454,7 @@ def judgement_evidence(
         gating={v.rule for v in judgement.gating(strict)},
         what=what or notes,
         fetched=getattr(judgement, "fetched", None),
+        items=getattr(judgement, "items", None),
+        items_left=getattr(judgement, "items_left", 0),
         secrets=secrets,
     )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from .._models import ResolvedModel
@@ -94,6 +95,8 @@ class HttpContext:
     """valid, malformed_json, missing_key, wrong_key, wrong_method, or any."""
     stream: bool = False
     """The request asked for a stream."""
+    is_json: Callable[[], bool] | None = field(default=None, repr=False)
+    """Whether the body is JSON, from the caller's own (bounded) parse; None: parse it."""
 
 
 @dataclass

@@ -42,11 +42,14 @@ def json_content_type(ctx: HttpContext) -> Iterator[Finding]:
     media = (ctx.content_type or "").split(";", 1)[0].strip().lower()
     if media == "application/json":
         return
-    try:
-        json.loads(ctx.body)
-        is_json = True
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        is_json = False
+    if ctx.is_json is not None:
+        is_json = ctx.is_json()
+    else:
+        try:
+            json.loads(ctx.body)
+            is_json = True
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            is_json = False
     if is_json or ctx.status != 200:
         what = "JSON" if is_json else "a body that is not JSON"
         yield Finding(
