@@ -16,7 +16,12 @@ from images_conformance.exchanges._client import (
     DEFAULT_TIMEOUT,
     public_url,
 )
-from images_conformance.exchanges._limits import DEFAULT_MAX_EVENTS, DEFAULT_MAX_JSON_DEPTH, Limits
+from images_conformance.exchanges._limits import (
+    DEFAULT_MAX_EVENTS,
+    DEFAULT_MAX_JSON_DEPTH,
+    DEFAULT_MAX_JSON_VALUES,
+    Limits,
+)
 from images_conformance.exchanges._secrets import Secret, remember, secret
 from validator import Profile, ProfileError, load_profile
 
@@ -69,6 +74,7 @@ class SuiteOptions:
     max_response_bytes: int
     max_stream_events: int = DEFAULT_MAX_EVENTS
     max_json_depth: int = DEFAULT_MAX_JSON_DEPTH
+    max_json_values: int = DEFAULT_MAX_JSON_VALUES
     run_budget: float | None = None
     """Seconds the whole run may take (None: no limit); tests past it are not exercised."""
 
@@ -80,6 +86,7 @@ class SuiteOptions:
             max_bytes=self.max_response_bytes,
             max_events=self.max_stream_events,
             max_json_depth=self.max_json_depth,
+            max_json_values=self.max_json_values,
         )
 
     record_har: str | None = None
@@ -213,6 +220,15 @@ def add_options(parser: pytest.Parser) -> None:
         metavar="N",
         help=f"refuse to parse JSON answers nested deeper than N (default {DEFAULT_MAX_JSON_DEPTH}).",
     )
+    group.addoption(
+        "--conformance-max-json-values",
+        dest="conformance_max_json_values",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"refuse to parse JSON answers holding more than N values, which bounds the "
+        f"memory of one parse (default {DEFAULT_MAX_JSON_VALUES:,}).",
+    )
     add(
         ["--run-budget", "--conformance-run-budget"],
         dest="conformance_run_budget",
@@ -274,8 +290,12 @@ def build_options(config: pytest.Config) -> SuiteOptions:
         raise pytest.UsageError("--conformance-max-response-mb must be positive")
     max_events = config.getoption("conformance_max_events") or DEFAULT_MAX_EVENTS
     max_depth = config.getoption("conformance_max_json_depth") or DEFAULT_MAX_JSON_DEPTH
-    if max_events <= 0 or max_depth <= 0:
-        raise pytest.UsageError("--conformance-max-events/--conformance-max-json-depth: positive")
+    max_values = config.getoption("conformance_max_json_values") or DEFAULT_MAX_JSON_VALUES
+    if max_events <= 0 or max_depth <= 0 or max_values <= 0:
+        raise pytest.UsageError(
+            "--conformance-max-events/--conformance-max-json-depth/--conformance-max-json-values:"
+            " positive"
+        )
     run_budget = config.getoption("conformance_run_budget")
     if run_budget is not None and run_budget <= 0:
         raise pytest.UsageError(f"--run-budget must be positive; got {run_budget:g}")
@@ -293,6 +313,7 @@ def build_options(config: pytest.Config) -> SuiteOptions:
         max_response_bytes=max_bytes,
         max_stream_events=max_events,
         max_json_depth=max_depth,
+        max_json_values=max_values,
         run_budget=run_budget,
         record_har=har_path(config),
     )

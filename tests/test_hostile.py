@@ -156,6 +156,29 @@ def test_suite_against_hostile_server(mode: str, tmp_path: Path) -> None:
         assert counts.get("generations", 0) == 0  # stopped before any test ran
 
 
+@pytest.mark.slow
+def test_json_value_limit_is_one_finding(tmp_path: Path) -> None:
+    """An answer holding more JSON values than --conformance-max-json-values is not parsed:
+    one finding says so, and the run reaches a verdict (exit status 1)."""
+    with hostile_server("many-items-url") as server:
+        args = suite_args(server.base_url, tmp_path)
+        proc = run_cli(*args, "--conformance-max-json-values", "1000000", "-k", FEW, cwd=tmp_path)
+        counts = server.counts
+    text = proc.stdout + proc.stderr
+    assert proc.returncode == 1, text[-5000:]
+    finding = (
+        "the JSON holds about 2,000,003 values, more than 1,000,000 (the JSON value limit); "
+        "not parsed"
+    )
+    assert finding in text, text[-5000:]
+    assert "1,000,000 items where" not in text  # not parsed, so not judged item by item
+    assert counts.get("image", 0) == 0  # nor its urls fetched
+    for name, content in outputs(proc, tmp_path).items():
+        assert CANARY not in content, f"the API key is shown in {name}"
+    for word in CRASH_WORDS:
+        assert word not in text, f"{word} in the output:\n{text[-5000:]}"
+
+
 def test_run_budget_leaves_the_rest_not_exercised(tmp_path: Path) -> None:
     """--run-budget ends a run against a target that keeps every exchange waiting."""
     with hostile_server("stall-after-headers") as server:

@@ -23,6 +23,7 @@ from images_conformance.exchanges._limits import (
     Limits,
     inflate,
     json_depth_exceeds,
+    json_values,
     parse_json,
     read_body,
 )
@@ -32,7 +33,7 @@ from images_conformance.exchanges.formats._cassettes import (
     _decode_body,
     _parse_text,
 )
-from images_conformance.judge import fetch_images
+from images_conformance.judge import answer_problem, fetch_images, judge_exchange
 from validator import DEFAULT_PROFILE, validate_response
 
 KEY = "sk-test-limits-0123456789"
@@ -107,6 +108,61 @@ def test_exchange_json_says_why_it_is_not_parsed() -> None:
     ex = Exchange("POST", "http://x", {}, b"", status=200, body=b"[" * 5000 + b"]" * 5000)
     with pytest.raises(ValueError, match="nests deeper than 256 levels"):
         ex.json()
+
+
+def test_json_with_too_many_values_is_refused_before_parsing() -> None:
+    # "x,y[{" is one string; the empty object counts 2 (the count never falls short)
+    assert json_values(b'{"a": [1, 2, {"b": "x,y[{"}], "c": {}}') == 8
+    many = b'{"data": [' + b", ".join([b"{}"] * 1000) + b"]}"
+    assert json_values(many) == 2002
+    with pytest.raises(LimitExceeded) as caught:
+        parse_json(many, Limits(max_json_values=2001))
+    assert str(caught.value) == (
+        "the JSON holds about 2,002 values, more than 2,001 (the JSON value limit); not parsed"
+    )
+    assert len(parse_json(many, Limits(max_json_values=2002))["data"]) == 1000
+    ex = Exchange(
+        "POST", "http://x", {}, b"", status=200, body=many, limits=Limits(max_json_values=100)
+    )
+    with pytest.raises(ValueError, match="more than 100 \\(the JSON value limit\\)"):
+        ex.json()
+
+
+def test_an_answer_is_parsed_once_and_not_kept_after_judging(monkeypatch) -> None:
+    """The client, the gate and the judge share the Exchange's one parse; once judged, the
+    document is let go and the judgement keeps a few items for the evidence."""
+    import images_conformance.exchanges._exchange as exchange_module
+    import images_conformance.judge._judge as judge_module
+
+    body = json.dumps(
+        {"created": 1, "data": [{"url": f"https://x/{i}.png"} for i in range(1000)]}
+    ).encode()
+    parsed: list[int] = []
+    for module in (exchange_module, judge_module):
+
+        def counting(text: Any, *args: Any, _real: Any = module.parse_json, **kw: Any) -> Any:
+            if text == body:
+                parsed.append(1)
+            return _real(text, *args, **kw)
+
+        monkeypatch.setattr(module, "parse_json", counting)
+    request = b'{"model": "dall-e-2", "prompt": "x", "n": 1, "response_format": "url"}'
+    ex = Exchange(
+        "POST", "http://x", {}, request, status=200, headers={"content-type": "application/json"}
+    )
+    ex.body = body
+    assert len(ex.json()["data"]) == 1000  # the client's image count
+    assert answer_problem(200, ex.headers, ex) is None  # the gate
+    judgement = judge_exchange(ex, check_images=False)
+    assert answer_problem(200, ex.headers, ex) is None  # after judging: from what is kept
+    assert parsed == [1]
+    assert ex._parsed is exchange_module._RELEASED
+    counts = [v for v in judgement.violations if v.rule == "response.data.count_matches_n"]
+    assert "1,000 items where n=1 was asked" in counts[0].message
+    assert [item["url"] for item in judgement.items or []] == [
+        f"https://x/{i}.png" for i in range(16)
+    ]
+    assert judgement.items_left == 1000 - 16
 
 
 # -- bounded decompression -----------------------------------------------------------------------
