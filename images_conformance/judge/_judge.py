@@ -194,13 +194,13 @@ class _Answer:
         return self.parsed()[1]
 
 
+_UNKNOWN: Any = object()
+
+
 def _json_problem(body: Any) -> str | None:
     """Why ``body`` (bytes, or an object that knows, such as an Exchange) is not JSON."""
     known = getattr(body, "json_problem", _UNKNOWN)
     return _parse_json(body)[1] if known is _UNKNOWN else known
-
-
-_UNKNOWN: Any = object()
 
 
 def images_asked(request: Any) -> int:
