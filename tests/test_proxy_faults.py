@@ -141,8 +141,10 @@ def test_client_disconnect_mid_stream_cancels_the_upstream_request_nothing_left_
         assert _wait(lambda: not server._server.server_state.connections), "upstream connection"
         assert _wait(lambda: proxy.forwarder.in_flight == 0)
         assert _wait(lambda: not proxy._server.server_state.tasks), "proxy request task left"
-        pool = proxy.forwarder.client._transport._pool
-        assert _wait(lambda: not pool.connections), "proxy's upstream connection left open"
+        connector = proxy.forwarder.client.connector  # aiohttp keeps no public count
+        assert _wait(lambda: not connector._acquired and not any(connector._conns.values())), (
+            "proxy's upstream connection left open"
+        )
         assert proxy.wait_judged()
         reasons = proxy.seen.snapshot()["not_judged"]
         # the proxy still works afterwards

@@ -31,6 +31,10 @@ from ._pieces import Judgement, judge_exchange
 
 MAX_FETCHES = 10
 """Image URLs fetched per exchange at most (the document's n is at most 10)."""
+JUDGE_NICENESS = 19
+"""The judge process's CPU niceness: the lowest priority, so that on a busy machine the
+forwarding (and the application and upstream beside it) always come first; when the judge
+cannot keep up, the backlog's limits turn exchanges into "not judged", never into delay."""
 JUDGE_TIMEOUT = 120.0
 """Seconds one exchange may take to judge before the worker is restarted."""
 
@@ -189,7 +193,7 @@ class JudgeWorker:
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_init_worker,
-            initargs=(self.config.profile, self.limits, 10),
+            initargs=(self.config.profile, self.limits, JUDGE_NICENESS),
         )
 
     def submit(self, obs: Observed) -> None:
