@@ -15,6 +15,13 @@ spent forwarding and judging per exchange (from its process and its report).
 
     python bench/proxy_bench.py                    # 8 clients, 48 requests per round, 2 rounds
     python bench/proxy_bench.py --requests 96 --rounds 3
+    python bench/proxy_bench.py --pin              # the proxy on a CPU of its own
+
+By default the load, the server and the proxy share every CPU, so on a small machine the
+proxy's own CPU is taken from the server: the worst case. ``--pin`` gives the proxy one
+CPU and the server and load the others (in both sides of each pair of rounds), as when the
+proxy runs beside an application on a machine with room for it: the figures then show the
+cost of the extra hop itself.
 """
 
 from __future__ import annotations
@@ -38,7 +45,7 @@ import aiohttp
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from server_bench import Subprocess, free_port  # noqa: E402
+from server_bench import Subprocess, free_port, pin_to  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -172,7 +179,8 @@ def _cpu_seconds(pid: int) -> float:
 class Proxy:
     """``images-conformance proxy`` in a subprocess in front of ``upstream``."""
 
-    def __init__(self, upstream: str, report: Path) -> None:
+    def __init__(self, upstream: str, report: Path, cpus: set[int] | None = None) -> None:
+        self.cpus = cpus
         self.port = free_port()
         self.upstream = upstream
         self.report = report
@@ -205,6 +213,7 @@ class Proxy:
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
+            preexec_fn=pin_to(self.cpus),
         )
         deadline = time.monotonic() + 30
         while True:
@@ -234,16 +243,29 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--requests", type=int, default=48, help="requests per round (default 48)")
     ap.add_argument("--rounds", type=int, default=2, help="direct/proxied round pairs (default 2)")
+    ap.add_argument(
+        "--pin",
+        action="store_true",
+        help="give the proxy (and its judge) a CPU of its own, the server and the load the "
+        "others, as a proxy deployed beside an application gets (Linux, 2 CPUs or more)",
+    )
     args = ap.parse_args(argv)
+    app_cpus = proxy_cpus = None
+    if args.pin:
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) < 2:
+            ap.error("--pin needs at least 2 CPUs")
+        app_cpus, proxy_cpus = set(cpus[:-1]), {cpus[-1]}
+        os.sched_setaffinity(0, app_cpus)
     if not (
         1 <= args.concurrency <= 256 and 1 <= args.requests <= 10_000 and 1 <= args.rounds <= 20
     ):
         ap.error("concurrency 1-256, requests 1-10000, rounds 1-20")
     run_id = f"{time.time_ns():x}"
     results: dict[tuple[str, str], Sample] = {}
-    with tempfile.TemporaryDirectory() as tmp, Subprocess() as server:
+    with tempfile.TemporaryDirectory() as tmp, Subprocess(app_cpus) as server:
         report_path = Path(tmp) / "proxy.json"
-        with Proxy(server.base_url, report_path) as proxy:
+        with Proxy(server.base_url, report_path, proxy_cpus) as proxy:
             assert proxy.proc is not None
             cpu_before = _cpu_seconds(proxy.proc.pid)
             for sc in SCENARIOS:
@@ -270,6 +292,10 @@ def main(argv: list[str] | None = None) -> int:
         f"concurrency {args.concurrency}, {args.rounds} round(s) of {args.requests} requests "
         f"per scenario and side, cpus {os.cpu_count()}, python {sys.version.split()[0]}"
     )
+    if args.pin:
+        print(
+            f"pinned: server and load on CPUs {sorted(app_cpus or ())}, proxy on {sorted(proxy_cpus or ())}"
+        )
     head = f"{'scenario':<38} {'side':<7} {'err':>4} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'1st event p50':>14}"
     print(head)
     print("-" * len(head))

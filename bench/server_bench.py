@@ -21,6 +21,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,13 +119,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def pin_to(cpus: set[int] | None) -> Callable[[], None] | None:
+    """A ``preexec_fn`` that keeps a child (its threads and children too) on ``cpus``."""
+    if cpus is None:
+        return None
+    return lambda: os.sched_setaffinity(0, cpus)
+
+
 class Subprocess:
     """``python -m reference_server`` on a free port, stopped on exit."""
 
-    def __init__(self) -> None:
+    def __init__(self, cpus: set[int] | None = None) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
         self.proc: subprocess.Popen[bytes] | None = None
+        self.cpus = cpus
+        """Run the server on these CPUs only (Linux), or anywhere when None."""
 
     def __enter__(self) -> Subprocess:
         env = {
@@ -133,7 +143,10 @@ class Subprocess:
         }
         cmd = [sys.executable, "-m", "reference_server", "--port", str(self.port)]
         self.proc = subprocess.Popen(
-            [*cmd, "--log-level", "warning"], env=env, stderr=subprocess.DEVNULL
+            [*cmd, "--log-level", "warning"],
+            env=env,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=pin_to(self.cpus),
         )
         deadline = time.monotonic() + 20
         while True:
