@@ -95,6 +95,34 @@ def _post(proxy: Any, body: Any = None, **kwargs: Any) -> httpx.Response:
 
 
 # -- the upstream cannot answer -------------------------------------------------------------
+def test_upstream_answering_something_that_is_not_http_gives_a_502_bad_answer():
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    served = threading.Event()
+
+    def answer_garbage() -> None:
+        with listener:
+            listener.settimeout(10)
+            conn, _ = listener.accept()
+            with conn:
+                conn.recv(65536)
+                conn.sendall(b"SSH-2.0-OpenSSH_9.6\r\nnot http at all\r\n\r\n")
+            served.set()
+
+    thread = threading.Thread(target=answer_garbage, daemon=True)
+    thread.start()
+    with proxy_to(f"http://127.0.0.1:{port}/v1") as (proxy, _):
+        got = _post(proxy)
+        assert proxy.wait_judged()
+    thread.join(10)
+    assert served.is_set()
+    assert got.status_code == 502
+    error = got.json()["error"]
+    assert error["code"] == "upstream_bad_answer" and error["type"] == "server_error"
+    assert "not HTTP" in error["message"]
+    assert any("no readable HTTP answer" in r for r in proxy.seen.snapshot()["not_judged"])
+
+
 def test_upstream_down_gives_an_openai_shaped_502_recorded_as_such():
     with proxy_to(f"http://127.0.0.1:{_free_port()}/v1", connect_timeout=2) as (proxy, out):
         got = _post(proxy)

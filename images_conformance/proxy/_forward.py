@@ -314,7 +314,7 @@ class Forwarder:
                 ),
             )
             return
-        except (aiohttp.ClientError, OSError) as exc:
+        except (aiohttp.ClientConnectorError, OSError) as exc:
             obs.error = f"the upstream could not be reached ({type(exc).__name__})"
             obs.skip = obs.error
             await self._answer_self(
@@ -325,6 +325,21 @@ class Forwarder:
                     f"The validating proxy could not reach the upstream ({type(exc).__name__}).",
                     type="server_error",
                     code="upstream_unreachable",
+                ),
+            )
+            return
+        except aiohttp.ClientError as exc:  # connected, but no answer HTTP can read
+            obs.error = f"the upstream gave no readable HTTP answer ({type(exc).__name__})"
+            obs.skip = obs.error
+            await self._answer_self(
+                send,
+                obs,
+                error_envelope(
+                    502,
+                    "The upstream closed the connection or answered with something that is "
+                    f"not HTTP ({type(exc).__name__}).",
+                    type="server_error",
+                    code="upstream_bad_answer",
                 ),
             )
             return
