@@ -13,6 +13,7 @@ from images_conformance.report import (
     write_report,
 )
 from images_conformance.report._evidence import judgement_evidence
+from images_conformance.report._judged import tally_finding
 
 __all__ = [
     "Case",
@@ -24,5 +25,6 @@ __all__ = [
     "judge_request",
     "judgement_evidence",
     "scrub",
+    "tally_finding",
     "write_report",
 ]

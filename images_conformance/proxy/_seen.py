@@ -21,7 +21,7 @@ from validator import Level, Profile, Violation, resolve_model
 
 from ._exchange import to_exchange
 from ._observed import Observed
-from ._pieces import Case, Judgement, case_from_judgement, judgement_evidence
+from ._pieces import Case, Judgement, case_from_judgement, judgement_evidence, tally_finding
 
 MAX_EVIDENCE = 100
 """Exchanges with findings kept as evidence for the report (the first ones)."""
@@ -58,17 +58,7 @@ def fold(into: Case, case: Case) -> None:
 
 
 def _note(table: dict[str, dict[str, Any]], v: Violation, gating: bool) -> None:
-    entry = table.get(v.rule)
-    if entry is None:
-        entry = table[v.rule] = {
-            "level": str(v.level),
-            "count": 0,
-            "gating": False,
-            "first": str(v)[:4000],
-            "param": v.param,
-        }
-    entry["count"] += 1
-    entry["gating"] = entry["gating"] or gating
+    tally_finding(table, v, gating).setdefault("param", v.param)
 
 
 def _requested_images(request: Any) -> int:

@@ -5,9 +5,27 @@ from __future__ import annotations
 from typing import Any
 
 from images_conformance.judge import NOT_JUDGED, Judgement, rules_exercised
-from validator import Level, Profile
+from validator import Level, Profile, Violation
 
 from ._case import Case
+
+
+def tally_finding(
+    findings: dict[str, dict[str, Any]], v: Violation, gating: bool
+) -> dict[str, Any]:
+    """Count ``v`` under its rule in ``findings`` (level, count, whether any occurrence
+    gates, the first message); returns the rule's entry."""
+    entry = findings.get(v.rule)
+    if entry is None:
+        entry = findings[v.rule] = {
+            "level": str(v.level),
+            "count": 0,
+            "gating": False,
+            "first": str(v)[:4000],
+        }
+    entry["count"] += 1
+    entry["gating"] = entry["gating"] or gating
+    return entry
 
 
 def case_from_judgement(
@@ -25,17 +43,7 @@ def case_from_judgement(
     rules, applied = rules_exercised(judgement, profile=profile)
     findings: dict[str, dict[str, Any]] = {}
     for v in judgement.violations:
-        entry = findings.get(v.rule)
-        if entry is None:
-            entry = findings[v.rule] = {
-                "level": str(v.level),
-                "count": 0,
-                "gating": False,
-                "first": f"{v}",
-            }
-        entry["count"] += 1
-        if v.level is Level.MUST or strict:
-            entry["gating"] = True
+        tally_finding(findings, v, v.level is Level.MUST or strict)
     case = Case(
         name,
         rules=rules,
