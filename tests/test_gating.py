@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ports import free_port
 
 from images_conformance.report import GateExit, exit_code_for, markdown_path, rule_catalogue, scrub
 from images_conformance.report.baseline import (
@@ -155,12 +155,6 @@ def broken_server(mode: str) -> Iterator[ServerThread]:
         yield server
     finally:
         server.stop()
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # -- the report ----------------------------------------------------------------------------
@@ -359,7 +353,7 @@ def test_generation_cap_leaves_tests_not_exercised(workers: list[str], tmp_path:
 # -- exit codes ------------------------------------------------------------------------------
 def test_exit_code_unreachable_target(tmp_path: Path) -> None:
     path = tmp_path / "report.json"
-    url = f"http://127.0.0.1:{closed_port()}/v1"
+    url = f"http://127.0.0.1:{free_port()}/v1"
     proc = run_suite(
         "--base-url", url, "-k", GPT_N2, "--conformance-report", str(path), cwd=tmp_path
     )

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 from broken_servers import HANGING, broken_app
+from ports import free_port
 from proxy_helpers import proxy_to, upstream
 from starlette.responses import StreamingResponse
 
@@ -37,12 +38,6 @@ def _wait(predicate: Any, timeout: float = 20.0) -> bool:
             return False
         time.sleep(0.02)
     return True
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # -- hostile upstreams (raw ASGI apps) ------------------------------------------------------
@@ -124,7 +119,7 @@ def test_upstream_answering_something_that_is_not_http_gives_a_502_bad_answer():
 
 
 def test_upstream_down_gives_an_openai_shaped_502_recorded_as_such():
-    with proxy_to(f"http://127.0.0.1:{_free_port()}/v1", connect_timeout=2) as (proxy, out):
+    with proxy_to(f"http://127.0.0.1:{free_port()}/v1", connect_timeout=2) as (proxy, out):
         got = _post(proxy)
         assert proxy.wait_judged()
     assert got.status_code == 502

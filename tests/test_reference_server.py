@@ -19,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from PIL import Image
+from ports import free_port
 from starlette.routing import Route
 
 import reference_server
@@ -720,12 +721,6 @@ def test_cli_bad_profile_is_a_one_line_error_and_exit_2(tmp_path, capsys):
 def test_cli_help_exits_0(capsys):
     assert serve_main(["--help"]) == 0
     assert "--api-key" in capsys.readouterr().out
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_python_m_reference_server_serves_and_never_logs_the_key(tmp_path):
