@@ -4,6 +4,7 @@ answers, big bodies, a slow judge, many clients at once, and the command itself.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import json
 import os
@@ -143,6 +144,39 @@ def test_silent_upstream_gives_a_504_after_the_read_timeout():
     assert got.status_code == 504
     assert got.json()["error"]["code"] == "upstream_timeout"
     assert any("did not answer in time" in r for r in proxy.seen.snapshot()["not_judged"])
+
+
+def test_upstream_that_never_reads_a_big_request_body_gives_a_504():
+    listener = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+
+    def accept_and_never_read() -> None:
+        listener.settimeout(10)
+        with contextlib.suppress(OSError):
+            conn, _ = listener.accept()
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            held.append(conn)
+
+    thread = threading.Thread(target=accept_and_never_read, daemon=True)
+    thread.start()
+    body = b'{"prompt": "' + b"a" * (12 << 20) + b'"}'  # far more than the socket buffers
+    try:
+        with proxy_to(
+            f"http://127.0.0.1:{listener.getsockname()[1]}/v1", read_timeout=0.5, write_timeout=1
+        ) as (proxy, _):
+            got = httpx.post(
+                proxy.base_url + GEN,
+                content=body,
+                headers={"content-type": "application/json"},
+                timeout=60,
+            )
+            assert proxy.wait_judged()
+    finally:
+        for conn in held:
+            conn.close()
+        listener.close()
+    assert got.status_code == 504
+    assert got.json()["error"]["code"] == "upstream_timeout"
 
 
 # -- the client leaves ----------------------------------------------------------------------

@@ -54,6 +54,11 @@ NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length", "expect"}
 """Request headers the proxy does not pass on (the client session sets Host and Content-Length)."""
 _NO_AUTO_HEADERS = frozenset({"User-Agent", "Accept", "Accept-Encoding", "Content-Type"})
 """Headers aiohttp would add on its own: the upstream sees only what the client sent."""
+_BROKE_OFF = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
+"""What reading an answer raises when the upstream breaks it off (reset, timeout, short)."""
+_BUFFERED_WRITE = 64 * 1024
+"""Request bodies up to this size are written to the upstream at once (asyncio's write
+buffer takes them whole), so only bigger ones need a bound on the upload."""
 GENERATIONS_SUFFIX = "/images/generations"
 _log = logging.getLogger("images_conformance.proxy")
 
@@ -275,16 +280,20 @@ class Forwarder:
         if scope.get("query_string"):
             target += b"?" + scope["query_string"]
         url = URL(self.upstream + target.decode("latin-1"), encoded=True)
-        # sock_read bounds the upstream's silence; this bounds a stalled upload as well
+        request = self.client.request(
+            scope["method"],
+            url,
+            headers=_forwardable(raw_headers, NOT_FORWARDED),
+            data=body if body else None,
+            allow_redirects=False,
+            compress=False,
+        )
+        if len(body) <= _BUFFERED_WRITE:
+            return await request  # written at once: sock_read bounds the wait for an answer
+        # the session's timer starts once the body is written: bound an upstream that stops
+        # reading it
         with anyio.fail_after(self.config.write_timeout + self.config.read_timeout):
-            return await self.client.request(
-                scope["method"],
-                url,
-                headers=_forwardable(raw_headers, NOT_FORWARDED),
-                data=body if body else None,
-                allow_redirects=False,
-                compress=False,
-            )
+            return await request
 
     async def _forward(
         self,
@@ -379,35 +388,50 @@ class Forwarder:
                         cancel.cancel()
                     return
 
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(watch_client, tg.cancel_scope)
-            try:
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": response.status,
-                        "headers": [
-                            (k.encode("latin-1"), v.encode("latin-1"))
-                            for k, v in _forwardable(headers, HOP_BY_HOP)
-                        ],
-                    }
-                )
-                async for chunk in _raw(response):
-                    if obs.first_byte_ms is None:
-                        obs.first_byte_ms = (time.perf_counter() - begun) * 1000
-                    obs.response_size += len(chunk)
-                    if kept is not None:
-                        if obs.response_size > cap:
-                            kept = None
-                        else:
-                            kept.append(chunk)
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                ended = True  # past this point, a disconnect is the end of the exchange
+        async def pass_on(chunk: bytes) -> None:
+            nonlocal kept
+            if obs.first_byte_ms is None:
+                obs.first_byte_ms = (time.perf_counter() - begun) * 1000
+            obs.response_size += len(chunk)
+            if kept is not None:
+                if obs.response_size > cap:
+                    kept = None
+                else:
+                    kept.append(chunk)
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+
+        try:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": response.status,
+                    "headers": [
+                        (k.encode("latin-1"), v.encode("latin-1"))
+                        for k, v in _forwardable(headers, HOP_BY_HOP)
+                    ],
+                }
+            )
+            # what arrived with the headers goes on at once; an answer that came whole with
+            # them (most non-streamed ones) needs no watcher: nothing is left to wait for
+            arrived = response.content.read_nowait()
+            if arrived:
+                await pass_on(arrived)
+            if not response.content.at_eof():
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(watch_client, tg.cancel_scope)
+                    try:
+                        async for chunk in _raw(response):
+                            await pass_on(chunk)
+                        ended = True  # past this point, a disconnect is the end of the exchange
+                    except _BROKE_OFF as exc:  # caught here: a task group would wrap it
+                        broke = f"the upstream's answer broke off ({type(exc).__name__})"
+                    finally:
+                        tg.cancel_scope.cancel()
+            if broke is None and not client_left:
+                ended = True
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
-            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-                broke = f"the upstream's answer broke off ({type(exc).__name__})"
-            finally:
-                tg.cancel_scope.cancel()
+        except _BROKE_OFF as exc:
+            broke = f"the upstream's answer broke off ({type(exc).__name__})"
         if broke is not None and not client_left:
             obs.error = broke
             obs.response_body = b"".join(kept) if kept is not None else None
