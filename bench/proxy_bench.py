@@ -244,6 +244,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--requests", type=int, default=48, help="requests per round (default 48)")
     ap.add_argument("--rounds", type=int, default=2, help="direct/proxied round pairs (default 2)")
     ap.add_argument(
+        "--only",
+        metavar="TEXT",
+        help="run only the scenarios whose name contains TEXT (e.g. 'cached', 'stream')",
+    )
+    ap.add_argument(
         "--pin",
         action="store_true",
         help="give the proxy (and its judge) a CPU of its own, the server and the load the "
@@ -261,6 +266,9 @@ def main(argv: list[str] | None = None) -> int:
         1 <= args.concurrency <= 256 and 1 <= args.requests <= 10_000 and 1 <= args.rounds <= 20
     ):
         ap.error("concurrency 1-256, requests 1-10000, rounds 1-20")
+    scenarios = [sc for sc in SCENARIOS if args.only is None or args.only in sc.name]
+    if not scenarios:
+        ap.error(f"no scenario name contains {args.only!r}")
     run_id = f"{time.time_ns():x}"
     results: dict[tuple[str, str], Sample] = {}
     with tempfile.TemporaryDirectory() as tmp, Subprocess(app_cpus) as server:
@@ -268,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
         with Proxy(server.base_url, report_path, proxy_cpus) as proxy:
             assert proxy.proc is not None
             cpu_before = _cpu_seconds(proxy.proc.pid)
-            for sc in SCENARIOS:
+            for sc in scenarios:
                 for rnd in range(args.rounds):
                     order = [("direct", server.base_url), ("proxy", proxy.base_url)]
                     if rnd % 2:
@@ -299,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     head = f"{'scenario':<38} {'side':<7} {'err':>4} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'1st event p50':>14}"
     print(head)
     print("-" * len(head))
-    for sc in SCENARIOS:
+    for sc in scenarios:
         for where in ("direct", "proxy"):
             s = results[(sc.name, where)]
             fe = f"{p(s.first_event, 50) * 1000:>11.1f} ms" if sc.stream else f"{'-':>14}"
@@ -311,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         "targets: throughput >= 90% of direct; added p50 <= max(5 ms, 10%); first event within 5 ms"
     )
-    for sc in SCENARIOS:
+    for sc in scenarios:
         d, x = results[(sc.name, "direct")], results[(sc.name, "proxy")]
         ratio = x.rps / d.rps if d.rps else float("nan")
         dp50, xp50 = p(d.latencies, 50) * 1000, p(x.latencies, 50) * 1000
