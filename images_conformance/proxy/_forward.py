@@ -54,7 +54,7 @@ NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length", "expect"}
 """Request headers the proxy does not pass on (the client session sets Host and Content-Length)."""
 _NO_AUTO_HEADERS = frozenset({"User-Agent", "Accept", "Accept-Encoding", "Content-Type"})
 """Headers aiohttp would add on its own: the upstream sees only what the client sent."""
-_BROKE_OFF = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
+_BROKE_OFF = (aiohttp.ClientError, asyncio.TimeoutError, TimeoutError, OSError)
 """What reading an answer raises when the upstream breaks it off (reset, timeout, short)."""
 _BUFFERED_WRITE = 64 * 1024
 """Request bodies up to this size are written to the upstream at once (asyncio's write
@@ -307,7 +307,8 @@ class Forwarder:
         begun = time.perf_counter()
         try:
             response = await self._send_upstream(scope, raw_headers, body)
-        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
+        # TimeoutError is anyio's (the upload bound); before Python 3.11 it is not asyncio's
+        except (TimeoutError, asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
             connect = isinstance(exc, aiohttp.ConnectionTimeoutError)
             what = "connect to" if connect else "get an answer from"
             obs.error = f"the upstream did not answer in time (could not {what} it)"
