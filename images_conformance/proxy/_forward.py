@@ -307,50 +307,11 @@ class Forwarder:
         begun = time.perf_counter()
         try:
             response = await self._send_upstream(scope, raw_headers, body)
-        # TimeoutError is anyio's (the upload bound); before Python 3.11 it is not asyncio's
-        except (TimeoutError, asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
-            connect = isinstance(exc, aiohttp.ConnectionTimeoutError)
-            what = "connect to" if connect else "get an answer from"
-            obs.error = f"the upstream did not answer in time (could not {what} it)"
+        except (TimeoutError, asyncio.TimeoutError, aiohttp.ClientError, OSError) as exc:
+            status, code, message, obs.error = _upstream_failure(exc)
             obs.skip = obs.error
             await self._answer_self(
-                send,
-                obs,
-                error_envelope(
-                    504,
-                    f"The validating proxy could not {what} the upstream in time.",
-                    type="server_error",
-                    code="upstream_timeout",
-                ),
-            )
-            return
-        except (aiohttp.ClientConnectorError, OSError) as exc:
-            obs.error = f"the upstream could not be reached ({type(exc).__name__})"
-            obs.skip = obs.error
-            await self._answer_self(
-                send,
-                obs,
-                error_envelope(
-                    502,
-                    f"The validating proxy could not reach the upstream ({type(exc).__name__}).",
-                    type="server_error",
-                    code="upstream_unreachable",
-                ),
-            )
-            return
-        except aiohttp.ClientError as exc:  # connected, but no answer HTTP can read
-            obs.error = f"the upstream gave no readable HTTP answer ({type(exc).__name__})"
-            obs.skip = obs.error
-            await self._answer_self(
-                send,
-                obs,
-                error_envelope(
-                    502,
-                    "The upstream closed the connection or answered with something that is "
-                    f"not HTTP ({type(exc).__name__}).",
-                    type="server_error",
-                    code="upstream_bad_answer",
-                ),
+                send, obs, error_envelope(status, message, type="server_error", code=code)
             )
             return
         try:
@@ -455,6 +416,36 @@ class Forwarder:
                 )
         else:
             obs.response_body = b"".join(kept)
+
+
+def _upstream_failure(exc: BaseException) -> tuple[int, str, str, str]:
+    """Status, error code, message to the client, and the note recorded, for an upstream
+    request that got no answer."""
+    name = type(exc).__name__
+    # TimeoutError is anyio's (the upload bound); before Python 3.11 it is not asyncio's
+    if isinstance(exc, (TimeoutError, asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
+        connect = isinstance(exc, aiohttp.ConnectionTimeoutError)
+        what = "connect to" if connect else "get an answer from"
+        return (
+            504,
+            "upstream_timeout",
+            f"The validating proxy could not {what} the upstream in time.",
+            f"the upstream did not answer in time (could not {what} it)",
+        )
+    if isinstance(exc, (aiohttp.ClientConnectorError, OSError)):
+        return (
+            502,
+            "upstream_unreachable",
+            f"The validating proxy could not reach the upstream ({name}).",
+            f"the upstream could not be reached ({name})",
+        )
+    # connected, but no answer HTTP can read
+    return (
+        502,
+        "upstream_bad_answer",
+        f"The upstream closed the connection or answered with something that is not HTTP ({name}).",
+        f"the upstream gave no readable HTTP answer ({name})",
+    )
 
 
 async def _raw(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
