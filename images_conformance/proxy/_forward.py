@@ -337,18 +337,16 @@ class Forwarder:
         cap = self.config.max_judged_bytes if obs.generations else 0
         kept: list[bytes] | None = []
         client_left = False
-        ended = False
         broke: str | None = None
 
         async def watch_client(cancel: anyio.CancelScope) -> None:
+            """Runs while the rest of the answer is awaited: a client that leaves then
+            cancels the upstream read."""
             nonlocal client_left
-            while True:
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    if not ended:
-                        client_left = True
-                        cancel.cancel()
-                    return
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            client_left = True
+            cancel.cancel()
 
         async def pass_on(chunk: bytes) -> None:
             nonlocal kept
@@ -384,16 +382,14 @@ class Forwarder:
                     try:
                         async for chunk in _raw(response):
                             await pass_on(chunk)
-                        ended = True  # past this point, a disconnect is the end of the exchange
                     except _BROKE_OFF as exc:  # caught here: a task group would wrap it
-                        broke = f"the upstream's answer broke off ({type(exc).__name__})"
+                        broke = _broke_off(exc)
                     finally:
-                        tg.cancel_scope.cancel()
+                        tg.cancel_scope.cancel()  # the watcher: the last byte has arrived
             if broke is None and not client_left:
-                ended = True
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
         except _BROKE_OFF as exc:
-            broke = f"the upstream's answer broke off ({type(exc).__name__})"
+            broke = _broke_off(exc)
         if broke is not None and not client_left:
             obs.error = broke
             obs.response_body = b"".join(kept) if kept is not None else None
@@ -416,6 +412,10 @@ class Forwarder:
                 )
         else:
             obs.response_body = b"".join(kept)
+
+
+def _broke_off(exc: BaseException) -> str:
+    return f"the upstream's answer broke off ({type(exc).__name__})"
 
 
 def _upstream_failure(exc: BaseException) -> tuple[int, str, str, str]:
