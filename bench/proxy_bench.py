@@ -31,7 +31,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -43,9 +42,8 @@ from typing import Any
 
 import aiohttp
 
-ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from server_bench import Subprocess, free_port, pin_to  # noqa: E402
+from server_bench import Subprocess, child_env, free_port, pin_to, wait_listening
 
 
 @dataclass(frozen=True)
@@ -191,10 +189,7 @@ class Proxy:
         return f"http://127.0.0.1:{self.port}/v1"
 
     def __enter__(self) -> Proxy:
-        env = {
-            **os.environ,
-            "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-        }
+        env = child_env()
         code = "import sys; from images_conformance.cli.main import main; sys.exit(main())"
         self.proc = subprocess.Popen(
             [
@@ -215,15 +210,10 @@ class Proxy:
             stderr=subprocess.PIPE,
             preexec_fn=pin_to(self.cpus),
         )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return self
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the proxy did not start") from None
-                time.sleep(0.05)
+        if not wait_listening(self.proc, self.port, seconds=30):
+            self.__exit__()
+            raise RuntimeError("the proxy did not start")
+        return self
 
     def stop(self) -> str:
         assert self.proc is not None

@@ -119,6 +119,28 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def child_env() -> dict[str, str]:
+    """This environment, with the checkout first on the import path of a child process."""
+    return {
+        **os.environ,
+        "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    }
+
+
+def wait_listening(proc: subprocess.Popen[bytes], port: int, *, seconds: float) -> bool:
+    """Wait until ``proc`` accepts connections on 127.0.0.1:``port``; False when it
+    exited first or ``seconds`` passed."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return True
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+
+
 def pin_to(cpus: set[int] | None) -> Callable[[], None] | None:
     """A ``preexec_fn`` that keeps a child (its threads and children too) on ``cpus``."""
     if cpus is None:
@@ -137,10 +159,7 @@ class Subprocess:
         """Run the server on these CPUs only (Linux), or anywhere when None."""
 
     def __enter__(self) -> Subprocess:
-        env = {
-            **os.environ,
-            "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-        }
+        env = child_env()
         cmd = [sys.executable, "-m", "reference_server", "--port", str(self.port)]
         self.proc = subprocess.Popen(
             [*cmd, "--log-level", "warning"],
@@ -148,16 +167,10 @@ class Subprocess:
             stderr=subprocess.DEVNULL,
             preexec_fn=pin_to(self.cpus),
         )
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return self
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    self.__exit__()
-                    raise RuntimeError("the reference server did not start") from None
-                time.sleep(0.05)
+        if not wait_listening(self.proc, self.port, seconds=20):
+            self.__exit__()
+            raise RuntimeError("the reference server did not start")
+        return self
 
     def __exit__(self, *exc: object) -> None:
         if self.proc is not None and self.proc.poll() is None:
