@@ -10,8 +10,6 @@ with the rule table filtered to failed rules, and saves a screenshot.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -20,21 +18,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from broken_servers import VARIANTS, broken_app, serving
 from report_browser import chromium_page
+from suite_runs import suite_process
 
 SELECT = "(test_fixed_valid_request and transparent) or test_fixed_stream_request"
 
 
 def main(out: Path) -> None:
     variant = next(v for v in VARIANTS if v.name == "no-alpha")
-    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_BASE_URL", "OPENAI_API_KEY")}
     with tempfile.TemporaryDirectory() as tmp, serving(broken_app(variant)) as server:
         page_path = Path(tmp) / "report.html"
-        subprocess.run(
-            [sys.executable, "-m", "pytest", "--pyargs", "conformance_tests",
-             "-p", "no:cacheprovider", "-q", "--base-url", server.base_url,
-             "--conformance-level", "standard", "--conformance-seed", "1", "-k", SELECT,
-             "--conformance-report", str(page_path)],
-            cwd=tmp, env=env, check=False, capture_output=True, timeout=600,
+        suite_process(
+            "-q", "--base-url", server.base_url, "--conformance-level", "standard",
+            "--conformance-seed", "1", "-k", SELECT, "--conformance-report", str(page_path),
+            cwd=Path(tmp),
         )  # fmt: skip
         with chromium_page(width=1280, height=1500) as page:
             page.goto(page_path.as_uri())

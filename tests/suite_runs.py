@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpcore  # noqa: F401  (see below)
@@ -20,6 +24,10 @@ from conformance_tests._verdict import RECORD_KEY
 # httpcore lazily; if that happened inside a run, the next run would mix two copies of
 # httpcore and its exceptions would escape httpx. Importing it (and the suite's modules,
 # which also saves importing them again for every run) here keeps one copy.
+
+
+SUITE = ("--pyargs", "conformance_tests", "-p", "no:cacheprovider")
+"""The arguments that make pytest run the conformance suite (and write no cache)."""
 
 
 @dataclass
@@ -67,7 +75,7 @@ class SuiteRun:
 
 def run_suite(pytester: pytest.Pytester, *args: str) -> SuiteRun:
     """Run ``pytest --pyargs conformance_tests *args`` in-process."""
-    rec = pytester.inline_run("--pyargs", "conformance_tests", "-p", "no:cacheprovider", *args)
+    rec = pytester.inline_run(*SUITE, *args)
     return SuiteRun(ret=int(rec.ret), reports=rec.getreports("pytest_runtest_logreport"))
 
 
@@ -95,3 +103,19 @@ def run_variant(
             *extra,
             *(variant.args if own_args else ()),
         )
+
+
+def suite_process(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m pytest --pyargs conformance_tests *args`` as a child process in
+    ``cwd`` (output captured as text), without the caller's OPENAI_BASE_URL and
+    OPENAI_API_KEY: with no ``--base-url`` it tests the embedded reference server."""
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_BASE_URL", "OPENAI_API_KEY")}
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", *SUITE, *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from broken_servers import SHOULD_ONLY, broken_app, serving
+from suite_runs import SUITE
 
 from images_conformance.judge import answer_problem, judge_exchange
 from images_conformance.report import (
@@ -76,10 +77,7 @@ def run(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult, dict[s
     """The suite in-process at the quick level, with its JSON report."""
     path = pytester.path / "report.json"
     result = pytester.runpytest_inprocess(
-        "--pyargs",
-        "conformance_tests",
-        "-p",
-        "no:cacheprovider",
+        *SUITE,
         "--conformance-level",
         "quick",
         "--timeout",

@@ -20,7 +20,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
-from suite_runs import run_suite, run_variant
+from suite_runs import SUITE, run_suite, run_variant
 
 from images_conformance.cli.validate_cassette import main as validate_main
 from images_conformance.cli.validate_cassette import validate_paths
@@ -511,7 +511,7 @@ def test_xdist_workers_parts_are_merged_into_one_har(pytester, tmp_path):
     exchanges as a run in one process, and no part left behind."""
     select = "test_invalid_request_is_refused and (n.range or size.per_model or prompt)"
     one, two = tmp_path / "one.har", tmp_path / "two.har"
-    common = ("--pyargs", "conformance_tests", "-p", "no:cacheprovider", "--conformance-level")
+    common = (*SUITE, "--conformance-level")
     single = pytester.runpytest_subprocess(*common, "quick", "-k", select, "--record-har", one)
     assert single.ret == 0, single.stdout.str()
     parallel = pytester.runpytest_subprocess(

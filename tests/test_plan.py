@@ -8,12 +8,11 @@ never listed by hand.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from suite_runs import suite_process
 
 from conformance_tests._cases import draw_examples
 from conformance_tests._options import DEFAULT_SEED, LEVELS
@@ -184,26 +183,13 @@ def test_quick_run_spends_what_it_planned(tmp_path: Path) -> None:
     """The quick level against the embedded reference server: at most 12 images, as planned,
     announced before the tests start and in the summary and report."""
     report = tmp_path / "report.json"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "--pyargs",
-            "conformance_tests",
-            "-p",
-            "no:cacheprovider",
-            "-q",
-            "--conformance-level",
-            "quick",
-            "--conformance-report",
-            str(report),
-        ],
+    proc = suite_process(
+        "-q",
+        "--conformance-level",
+        "quick",
+        "--conformance-report",
+        str(report),
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     data = json.loads(report.read_text())

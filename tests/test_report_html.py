@@ -21,6 +21,7 @@ import pytest
 from broken_servers import Exchange, Rewrite, edit_request_json, no_alpha, serving
 from PIL import Image
 from report_browser import chromium_page, chromium_path
+from suite_runs import suite_process
 
 from images_conformance.report import _evidence
 from images_conformance.report._evidence import exchange_evidence
@@ -269,34 +270,17 @@ def hostile_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _run_suite_to(path: Path, base_url: str) -> Any:
-    import subprocess
-    import sys
-
-    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_BASE_URL", "OPENAI_API_KEY")}
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "--pyargs",
-            "conformance_tests",
-            "-p",
-            "no:cacheprovider",
-            "--base-url",
-            base_url,
-            "--conformance-level",
-            "standard",  # the fixed cases SELECT names run at the standard level
-            "-k",
-            SELECT,
-            "--conformance-report",
-            str(path),
-            "-q",
-        ],
+    return suite_process(
+        "--base-url",
+        base_url,
+        "--conformance-level",
+        "standard",  # the fixed cases SELECT names run at the standard level
+        "-k",
+        SELECT,
+        "--conformance-report",
+        str(path),
+        "-q",
         cwd=path.parent,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
     )
 
 
