@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import openai
 import pytest
-from broken_servers import VARIANTS, broken_app
+from broken_servers import VARIANTS, broken_app, read_request_body
 from proxy_helpers import proxy_to, server_findings, upstream
 
 from reference_server import create_app
@@ -393,12 +393,7 @@ async def echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
     """An upstream that answers with what it received (and a header of its own)."""
     if scope["type"] != "http":
         return
-    body = b""
-    while True:
-        message = await receive()
-        body += message.get("body", b"")
-        if not message.get("more_body"):
-            break
+    body = await read_request_body(receive)
     seen = {
         "method": scope["method"],
         "raw_path": scope["raw_path"].decode(),

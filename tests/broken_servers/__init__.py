@@ -51,6 +51,16 @@ OnRequest = Callable[[Exchange], "Exchange | None"]
 OnResponse = Callable[[Exchange], None]
 
 
+async def read_request_body(receive: Any) -> bytes:
+    """The whole body of an ASGI HTTP request, read from ``receive``."""
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            return body
+
+
 class Rewrite:
     """ASGI middleware: ``on_request`` may edit the request or answer it itself (by
     setting ``status``); ``on_response`` may edit the buffered answer."""
@@ -70,12 +80,7 @@ class Rewrite:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_request_body(receive)
         ex = Exchange(
             method=scope["method"],
             path=scope["path"],
