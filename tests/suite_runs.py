@@ -105,13 +105,13 @@ def run_variant(
         )
 
 
-def suite_process(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m pytest --pyargs conformance_tests *args`` as a child process in
-    ``cwd`` (output captured as text), without the caller's OPENAI_BASE_URL and
-    OPENAI_API_KEY: with no ``--base-url`` it tests the embedded reference server."""
+def python_process(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """``python ARGS`` as a child process in ``cwd`` (output captured as text), without the
+    caller's OPENAI_BASE_URL and OPENAI_API_KEY (no target settings from the environment)."""
     env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_BASE_URL", "OPENAI_API_KEY")}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
     return subprocess.run(
-        [sys.executable, "-m", "pytest", *SUITE, *args],
+        [sys.executable, *args],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -119,3 +119,9 @@ def suite_process(*args: str, cwd: Path, timeout: float = 600) -> subprocess.Com
         timeout=timeout,
         check=False,
     )
+
+
+def suite_process(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m pytest --pyargs conformance_tests *args`` as a child process in
+    ``cwd``: with no ``--base-url`` it tests the embedded reference server."""
+    return python_process("-m", "pytest", *SUITE, *args, cwd=cwd, timeout=timeout)

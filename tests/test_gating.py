@@ -8,10 +8,8 @@ variant of it served from this process.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -20,6 +18,7 @@ from typing import Any
 
 import pytest
 from ports import free_port
+from suite_runs import python_process
 
 from images_conformance.report import GateExit, exit_code_for, markdown_path, rule_catalogue, scrub
 from images_conformance.report.baseline import (
@@ -52,17 +51,7 @@ def run_cli(
     *args: str, cwd: Path, timeout: float = RUN_TIMEOUT
 ) -> subprocess.CompletedProcess[str]:
     """``images-conformance ARGS`` in a subprocess, without target settings from the environment."""
-    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_BASE_URL", "OPENAI_API_KEY")}
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    return subprocess.run(
-        [sys.executable, "-m", "images_conformance.cli.main", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    return python_process("-m", "images_conformance.cli.main", *args, cwd=cwd, timeout=timeout)
 
 
 def run_suite(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
